@@ -35,8 +35,10 @@ export interface WorstElement {
 
 /**
  * Relative error of each element, `|a - b| / max(|a| + |b|, floor)`, and the worst of them.
- * The floor, `1e-6` times the largest magnitude in either tensor (and at least 1e-300), keeps elements that are
- * zero up to rounding from dominating: a gradient of 1e-17 next to gradients of 1 is a zero.
+ * The floor, `1e-3` times the largest magnitude in either tensor (and at least 1e-300), keeps elements that are
+ * tiny next to the rest from dominating through rounding alone: finite differences at h = 1e-5 carry an absolute
+ * noise near 1e-10 of the largest gradient, which on an element 1e4 times smaller would read as a relative
+ * error of 1e-6. With the floor, an error on such an element still counts once it exceeds ~1e-10 of the scale.
  *
  * @example
  * ```ts
@@ -58,7 +60,7 @@ export function worstElements(a: Comparable, b: Comparable, count = 5): WorstEle
   for (let i = 0; i < a.data.length; i++) {
     scale = Math.max(scale, Math.abs(a.data[i]), Math.abs(b.data[i]));
   }
-  const floor = Math.max(1e-6 * scale, 1e-300);
+  const floor = Math.max(1e-3 * scale, 1e-300);
   const worst: WorstElement[] = [];
   for (let i = 0; i < a.data.length; i++) {
     const x = a.data[i], y = b.data[i];

@@ -1,0 +1,155 @@
+/**
+ * TensorFlow.js in Deno: registers the cpu, wasm and webgpu backends, reports which ones work here, and
+ * picks one. tfjs believes it runs in Node; this module turns that off (and wasm threads with it, without
+ * which the wasm backend does not start).
+ *
+ * Importing this module leaves tfjs on the `cpu` backend; `useBackend("auto")` moves to a faster one.
+ * `setBackend` in tfjs returns false on failure and silently keeps another backend, so every function
+ * here checks `tf.getBackend()` afterwards and says what it got.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import "@tensorflow/tfjs-backend-wasm";
+import "@tensorflow/tfjs-backend-webgpu";
+
+tf.env().set("IS_NODE", false);
+tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+// tfjs ranks webgpu first but starts it asynchronously, so a fresh import would have no usable backend.
+// Start on cpu, which every machine has and which allows synchronous reads; useBackend() picks others.
+await tf.setBackend("cpu");
+
+export { tf };
+
+/** The backends the kit registers. */
+export type BackendName = "cpu" | "wasm" | "webgpu";
+export const BACKENDS: readonly BackendName[] = ["cpu", "wasm", "webgpu"];
+
+/** What `probeBackends` found for one backend. */
+export interface BackendReport {
+  name: BackendName;
+  /** It initialized and computed a small conv correctly. */
+  ok: boolean;
+  /** Milliseconds to initialize and run the check (shader compilation included for webgpu). */
+  ms: number;
+  /** For webgpu: the adapter's description, and whether it is a software (fallback) adapter. */
+  adapter?: { description: string; fallback: boolean };
+  error?: string;
+}
+
+/** The WebGPU adapter Deno offers, if any. */
+export async function gpuAdapterInfo(): Promise<
+  { description: string; fallback: boolean } | undefined
+> {
+  const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) return undefined;
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) return undefined;
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  return {
+    description: info.description || info.vendor || "unknown adapter",
+    fallback: Boolean(
+      info.isFallbackAdapter ??
+        (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter,
+    ),
+  };
+}
+
+/**
+ * Switches tfjs to `name` and checks that it took.
+ *
+ * @throws {Error} when the backend cannot start, naming the backend tfjs kept instead
+ */
+export async function setBackend(name: BackendName): Promise<void> {
+  let ok = false, why = "";
+  try {
+    ok = await tf.setBackend(name);
+    await tf.ready();
+  } catch (e) {
+    why = `: ${e instanceof Error ? e.message : e}`;
+  }
+  if (!ok || tf.getBackend() !== name) {
+    throw new Error(`tfjs backend "${name}" did not start${why}; tfjs is on "${tf.getBackend()}"`);
+  }
+}
+
+/**
+ * Tries every backend with a 3x3 conv of ones over an 8x8x3 input of ones (each output must be 27) and
+ * reports what works. Leaves tfjs on the backend it was on, if that one works.
+ *
+ * @example
+ * ```ts
+ * import { probeBackends } from "convkit/tf/backend.ts";
+ * import assert from "node:assert/strict";
+ * const reports = await probeBackends(["cpu"]);
+ * assert.equal(reports[0].ok, true);
+ * ```
+ * @see ../../notebooks/00_setup.ipynb
+ */
+export async function probeBackends(
+  names: readonly BackendName[] = BACKENDS,
+): Promise<BackendReport[]> {
+  const before = tf.getBackend() as BackendName | undefined;
+  const reports: BackendReport[] = [];
+  for (const name of names) {
+    const t0 = performance.now();
+    const report: BackendReport = { name, ok: false, ms: 0 };
+    try {
+      if (name === "webgpu") {
+        const info = await gpuAdapterInfo();
+        if (!info) throw new Error("no WebGPU adapter");
+        report.adapter = info;
+      }
+      await setBackend(name);
+      const y = tf.tidy(() =>
+        tf.conv2d(
+          tf.ones([1, 8, 8, 3]) as tf.Tensor4D,
+          tf.ones([3, 3, 3, 1]) as tf.Tensor4D,
+          1,
+          "valid",
+        )
+      );
+      const data = await y.data();
+      y.dispose();
+      report.ok = data.length === 36 && data.every((v) => v === 27);
+      if (!report.ok) report.error = `wrong conv result ${data[0]}`;
+    } catch (e) {
+      report.error = e instanceof Error ? e.message : String(e);
+    }
+    report.ms = performance.now() - t0;
+    reports.push(report);
+  }
+  if (before && reports.find((r) => r.name === before)?.ok !== false) {
+    await setBackend(before).catch(() => {});
+  }
+  return reports;
+}
+
+/**
+ * Picks a backend: `"auto"` takes webgpu on a real (not software) GPU adapter, else wasm, else cpu.
+ * Returns the backend in use and why.
+ */
+export async function useBackend(
+  prefer: BackendName | "auto" = "auto",
+): Promise<{ name: BackendName; reason: string }> {
+  if (prefer !== "auto") {
+    await setBackend(prefer);
+    return { name: prefer, reason: "asked for" };
+  }
+  const info = await gpuAdapterInfo();
+  if (info && !info.fallback) {
+    try {
+      await setBackend("webgpu");
+      return { name: "webgpu", reason: `GPU adapter: ${info.description}` };
+    } catch { /* fall through to the CPU backends */ }
+  }
+  const noGpu = info ? `only a software adapter (${info.description})` : "no GPU adapter";
+  for (const name of ["wasm", "cpu"] as const) {
+    try {
+      await setBackend(name);
+      return { name, reason: `${noGpu}; ${name} is the fastest CPU backend that started` };
+    } catch { /* next */ }
+  }
+  throw new Error("no tfjs backend started");
+}

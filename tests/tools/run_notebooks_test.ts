@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { findJupyterPython } from "../../tools/jupyter.ts";
+
+// These run the real runner, Jupyter and the Deno kernel; `deno task test` installs them first.
+const python = await findJupyterPython();
+const ignore = python === undefined;
+if (ignore) {
+  console.warn(
+    "run_notebooks_test: no Python with Jupyter found; run `deno task test` to set it up",
+  );
+}
+const runner = new URL("../../tools/run_notebooks.py", import.meta.url).pathname;
+
+function notebook(...cells: string[]) {
+  return JSON.stringify({
+    nbformat: 4,
+    nbformat_minor: 4,
+    metadata: { kernelspec: { name: "deno", display_name: "Deno", language: "typescript" } },
+    cells: cells.map((source) => ({
+      cell_type: "code",
+      metadata: {},
+      source,
+      outputs: [],
+      execution_count: null,
+    })),
+  });
+}
+
+async function runNotebooks(nbs: Record<string, string>, extra: string[] = []) {
+  const dir = await Deno.makeTempDir({ prefix: "convkit_nb_" });
+  const out = `${dir}/out`;
+  for (const [name, nb] of Object.entries(nbs)) await Deno.writeTextFile(`${dir}/${name}`, nb);
+  const r = await new Deno.Command(python!, {
+    args: [runner, "--out", out, ...extra, ...Object.keys(nbs).map((n) => `${dir}/${n}`)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(r.stdout);
+  const executed = (name: string) => JSON.parse(Deno.readTextFileSync(`${out}/${name}`));
+  return { code: r.code, stdout, executed, cleanup: () => Deno.remove(dir, { recursive: true }) };
+}
+
+Deno.test({
+  name:
+    "run_notebooks.py keeps every output: 300 lines, late output after idle, in-place display updates",
+  ignore,
+  fn: async () => {
+    const r = await runNotebooks({
+      "ok.ipynb": notebook(
+        "for (let i = 0; i < 300; i++) console.log(`line ${i}`);",
+        'setTimeout(() => console.log("late"), 150);\n"returned"',
+        'await Deno.jupyter.display({ "text/plain": "0%" }, { raw: true, display_id: "p" });\n' +
+          'await Deno.jupyter.display({ "text/plain": "100%" }, { raw: true, display_id: "p", update: true });',
+      ),
+    });
+    try {
+      assert.equal(r.code, 0, r.stdout);
+      assert.match(r.stdout, /^1 passed, 0 failed$/m);
+      const cells = r.executed("ok.ipynb").cells;
+      const text = cells[0].outputs.map((o: { text: string }) => o.text).join("");
+      assert.equal(text.trim().split("\n").length, 300);
+      assert.match(text, /line 299/);
+      const second = JSON.stringify(cells[1].outputs);
+      assert.match(second, /returned/);
+      assert.match(second, /late/);
+      assert.equal(cells[2].outputs.length, 1);
+      assert.equal([cells[2].outputs[0].data["text/plain"]].flat().join(""), "100%"); // nbformat may split lines
+    } finally {
+      await r.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "run_notebooks.py fails a notebook whose cell throws, naming the cell and the error, and runs the others",
+  ignore,
+  fn: async () => {
+    const r = await runNotebooks({
+      "a_bad.ipynb": notebook(
+        "const x = 1;",
+        'throw new RangeError("wrong number: 27 != 28");',
+        "console.log('never')",
+      ),
+      "b_good.ipynb": notebook("1 + 1"),
+    });
+    try {
+      assert.equal(r.code, 1);
+      assert.match(r.stdout, /a_bad.ipynb \.\.\. FAILED/);
+      assert.match(r.stdout, /code cell 2 .*RangeError: wrong number: 27 != 28/);
+      assert.match(r.stdout, /b_good.ipynb \.\.\. ok/);
+      assert.match(r.stdout, /^1 passed, 1 failed$/m);
+      assert.deepEqual(r.executed("a_bad.ipynb").cells[2].outputs, []); // stopped at the error
+    } finally {
+      await r.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "run_notebooks.py fails a cell that runs past the per-cell timeout",
+  ignore,
+  fn: async () => {
+    const r = await runNotebooks({
+      "slow.ipynb": notebook("await new Promise((r) => setTimeout(r, 30_000));"),
+    }, [
+      "--timeout",
+      "3",
+    ]);
+    try {
+      assert.equal(r.code, 1);
+      assert.match(r.stdout, /code cell 1 .*ran past its 3 s timeout/);
+    } finally {
+      await r.cleanup();
+    }
+  },
+});

@@ -1,0 +1,18 @@
+/**
+ * `deno task lab`: the main job. Installs what is missing (Jupyter, the Deno kernelspec with
+ * `"interrupt_mode": "message"`), then opens classic Jupyter Notebook on `notebooks/`.
+ * Extra arguments go to Jupyter, e.g. `deno task lab --no-browser --port 8890`.
+ *
+ * @module
+ */
+import { setup } from "./jupyter.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const python = await setup();
+const args = ["-m", "notebook", `--notebook-dir=${root}notebooks`, ...Deno.args];
+if (Deno.uid?.() === 0 && !args.includes("--allow-root")) args.push("--allow-root");
+console.log(`[convkit] starting: ${python} ${args.join(" ")}`);
+console.log("[convkit] open 00_setup.ipynb first; Ctrl+C twice here stops Jupyter");
+const child = new Deno.Command(python, { args, cwd: root, stdin: "inherit" }).spawn();
+Deno.addSignalListener("SIGINT", () => {}); // Jupyter handles Ctrl+C itself
+Deno.exit((await child.status).code);

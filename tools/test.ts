@@ -1,0 +1,84 @@
+/**
+ * `deno task test`: set-up when needed (Jupyter, the Deno kernelspec), then every test: the `deno test`
+ * suites with the JSDoc examples, and every notebook run headless through Jupyter and the Deno kernel.
+ * Ends with one line `N passed, N failed` over both.
+ *
+ * Flags: `--only-notebooks`, `--no-notebooks`, and notebook paths to run just those.
+ *
+ * @module
+ */
+import { setup } from "./jupyter.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const args = Deno.args.filter((a) => !a.startsWith("--"));
+const onlyNotebooks = Deno.args.includes("--only-notebooks");
+const noNotebooks = Deno.args.includes("--no-notebooks");
+
+/** The notebooks in `notebooks/`, in their numbered order. */
+export function listNotebooks(): string[] {
+  return [...Deno.readDirSync(`${root}notebooks`)]
+    .filter((e) => e.isFile && e.name.endsWith(".ipynb"))
+    .map((e) => `notebooks/${e.name}`)
+    .sort();
+}
+
+async function runTee(cmd: string, cmdArgs: string[], env: Record<string, string> = {}) {
+  const child = new Deno.Command(cmd, {
+    args: cmdArgs,
+    cwd: root,
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+    env,
+  }).spawn();
+  let text = "";
+  const dec = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    await Deno.stdout.write(chunk);
+    text += dec.decode(chunk, { stream: true });
+  }
+  const { code } = await child.status;
+  return { code, text };
+}
+
+/** Reads `N passed` / `N failed` from a runner's output (deno test's or the notebook runner's). */
+function counts(text: string): { passed: number; failed: number } | undefined {
+  // deno test: "ok | 88 passed | 0 failed (2s)" or "FAILED | 80 passed | 8 failed"; notebooks: "3 passed, 0 failed"
+  // deno-lint-ignore no-control-regex
+  const plain = text.replace(/\x1b\[[0-9;]*m/g, "");
+  const m = [...plain.matchAll(/(\d+) passed(?: \(\d+ steps?\))?[ ,|]+(\d+) failed/g)].pop();
+  return m ? { passed: Number(m[1]), failed: Number(m[2]) } : undefined;
+}
+
+let passed = 0, failed = 0, broken = false;
+// Set-up first: the runner's own tests in tests/tools need Jupyter and the kernel too.
+const python = noNotebooks ? undefined : await setup();
+
+if (!onlyNotebooks) {
+  console.log("== deno test (tests/ and the JSDoc examples in lib/)");
+  const r = await runTee(Deno.execPath(), ["test", "-A", "--doc", "lib/", "tests/"], {
+    NO_COLOR: "1",
+  });
+  const c = counts(r.text);
+  if (c) {
+    passed += c.passed;
+    failed += c.failed;
+  }
+  if (r.code !== 0 && (!c || c.failed === 0)) broken = true; // e.g. a type error: nothing ran
+}
+
+if (python) {
+  const notebooks = args.length ? args : listNotebooks();
+  console.log(`== notebooks (${notebooks.length}, through Jupyter and the Deno kernel)`);
+  const r = await runTee(python, ["tools/run_notebooks.py", ...notebooks]);
+  const c = counts(r.text);
+  if (c) {
+    passed += c.passed;
+    failed += c.failed;
+  }
+  if (r.code !== 0 && (!c || c.failed === 0)) broken = true;
+}
+
+if (broken) console.log("a test runner failed before it could count its tests (see above)");
+console.log(`${passed} passed, ${failed} failed`);
+Deno.exit(failed > 0 || broken ? 1 : 0);
