@@ -9,10 +9,11 @@ const root = new URL("..", import.meta.url).pathname;
 const deno = Deno.execPath();
 
 const steps: [string, string[]][] = [
-  ["format", [deno, "fmt", "--check"]],
+  // notebooks/ is format-checked by check_notebooks.ts (deno fmt --check misreports .ipynb in 2.9.6)
+  ["format", [deno, "fmt", "--check", "--ignore=notebooks/"]],
   ["lint", [deno, "lint"]],
   ["type check", [deno, "check", "lib/", "tests/", "tools/"]],
-  ["notebooks (outputs, types)", [deno, "run", "-A", "tools/check_notebooks.ts"]],
+  ["notebooks (outputs, format, types)", [deno, "run", "-A", "tools/check_notebooks.ts"]],
   ["tests", [deno, "run", "-A", "tools/test.ts"]],
 ];
 

@@ -1,6 +1,9 @@
 /**
  * Static checks of the notebooks, part of `deno task check`:
  * - committed without outputs or execution counts;
+ * - formatted as `deno fmt` formats them. `deno fmt --check` itself reports formatted notebooks as
+ *   unformatted with an empty diff in Deno 2.9.6 (the bug class of denoland/deno#25840), so `check.ts`
+ *   skips `notebooks/` there and this compares each notebook with `deno fmt`'s output on stdin instead;
  * - every code cell type-checks: the cells of each notebook are joined, in order, into one module under
  *   `.nbcheck/` (git-ignored) and given to `deno check`, which does not read `.ipynb` itself.
  *
@@ -37,6 +40,22 @@ export function outputProblems(path: string, cells: Cell[]): string[] {
   return problems;
 }
 
+/** Whether `deno fmt` would leave the notebook's text unchanged (formatted through stdin, with deno.json). */
+export async function isFormatted(source: string): Promise<boolean> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--ext=ipynb", "-"],
+    cwd: root,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(source));
+  await writer.close();
+  const out = await child.output();
+  return out.code === 0 && new TextDecoder().decode(out.stdout) === source;
+}
+
 /** The code cells as one TypeScript module, each cell marked with its number. */
 export function toModule(path: string, cells: Cell[]): string {
   const parts = cells.flatMap((c, i) =>
@@ -54,8 +73,10 @@ if (import.meta.main) {
   const modules: string[] = [];
   await Deno.mkdir(`${root}.nbcheck`, { recursive: true });
   for (const path of paths) {
-    const nb = JSON.parse(await Deno.readTextFile(`${root}${path}`));
+    const source = await Deno.readTextFile(`${root}${path}`);
+    const nb = JSON.parse(source);
     problems.push(...outputProblems(path, nb.cells));
+    if (!(await isFormatted(source))) problems.push(`${path}: not formatted; run deno fmt ${path}`);
     const name = path.split("/").pop()!.replace(/\.ipynb$/, ".ts");
     await Deno.writeTextFile(`${root}.nbcheck/${name}`, toModule(path, nb.cells));
     modules.push(`.nbcheck/${name}`);
@@ -71,7 +92,7 @@ if (import.meta.main) {
     );
   }
   console.log(
-    `checked ${paths.length} notebooks: ${problems.length} output problems, type check ${
+    `checked ${paths.length} notebooks: ${problems.length} problems (outputs, format), type check ${
       r.code === 0 ? "ok" : "FAILED"
     }`,
   );
