@@ -43,10 +43,11 @@ async function run(
       env: opts.env,
     }).output();
     const dec = new TextDecoder();
+    // stdout and stderr can only be read when piped (quiet); otherwise they went to the terminal
     return {
       code: out.code,
-      stdout: dec.decode(out.stdout ?? new Uint8Array()),
-      stderr: dec.decode(out.stderr ?? new Uint8Array()),
+      stdout: opts.quiet ? dec.decode(out.stdout) : "",
+      stderr: opts.quiet ? dec.decode(out.stderr) : "",
     };
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
