@@ -1,0 +1,184 @@
+/**
+ * Diagrams the lecture draws by hand, drawn from the kit's numbers: the flow of volume shapes through a
+ * network, and where a filter sits over the (padded) input for each output cell.
+ *
+ * @module
+ */
+import { convOutputSize } from "../shape.ts";
+import { Figure } from "./figure.ts";
+import { svgToPng } from "./render.ts";
+
+function esc(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** One volume of a flow: its size H x W x D and a caption (the layer that made it). */
+export interface VolumeStep {
+  h: number;
+  w: number;
+  d: number;
+  label?: string;
+}
+
+/**
+ * The volumes of a network left to right, each drawn as a box whose face is H x W and whose depth is D
+ * (sizes compressed so that 224 and 7 both stay visible), captioned `H x W x D`.
+ *
+ * @example
+ * ```ts
+ * import { volumeFlow } from "convkit/plot/diagrams.ts";
+ * import assert from "node:assert/strict";
+ * const fig = await volumeFlow([{ h: 32, w: 32, d: 3, label: "input" }, { h: 28, w: 28, d: 6, label: "conv 5x5" }]);
+ * assert.ok(fig.size.width > 100);
+ * ```
+ * @see ../../notebooks/03_zero_padding.ipynb
+ */
+export async function volumeFlow(
+  steps: readonly VolumeStep[],
+  opts: { title?: string } = {},
+): Promise<Figure> {
+  if (steps.length === 0) throw new RangeError("volumeFlow: no volumes to draw");
+  const side = (n: number) => n <= 0 ? 2 : 14 + 22 * Math.log2(1 + n); // compressed sizes
+  const depth = (n: number) => 4 + 10 * Math.log2(1 + n);
+  const titleH = opts.title ? 28 : 6;
+  const maxFace = Math.max(...steps.map((s) => side(Math.max(s.h, s.w))));
+  const maxDepth = Math.max(...steps.map((s) => depth(s.d)));
+  const boxTop = titleH + maxDepth * 0.5 + 6;
+  const parts: string[] = [];
+  let x = 16;
+  const gap = 58;
+  steps.forEach((s, i) => {
+    const fw = side(s.w), fh = side(s.h), dd = depth(s.d);
+    const dx = dd * 0.6, dy = dd * 0.5; // oblique projection of the depth axis
+    const y = boxTop + (maxFace - fh) / 2;
+    const fill = s.h * s.w * s.d === 0 ? "#f8d7da" : "#cfe2ff";
+    parts.push(
+      `<polygon points="${x},${y} ${x + dx},${y - dy} ${x + dx + fw},${y - dy} ${
+        x + fw
+      },${y}" fill="#9ec5fe" stroke="#084298"/>`,
+      `<polygon points="${x + fw},${y} ${x + fw + dx},${y - dy} ${x + fw + dx},${y - dy + fh} ${
+        x + fw
+      },${y + fh}" fill="#6ea8fe" stroke="#084298"/>`,
+      `<rect x="${x}" y="${y}" width="${fw}" height="${fh}" fill="${fill}" stroke="#084298"/>`,
+      `<text x="${x + (fw + dx) / 2}" y="${
+        boxTop + maxFace + 18
+      }" font-size="12" text-anchor="middle" font-weight="bold">${s.h}x${s.w}x${s.d}</text>`,
+    );
+    if (s.label) {
+      parts.push(
+        `<text x="${x + (fw + dx) / 2}" y="${
+          boxTop + maxFace + 34
+        }" font-size="11" text-anchor="middle">${esc(s.label)}</text>`,
+      );
+    }
+    const next = x + fw + dx + gap;
+    if (i < steps.length - 1) {
+      const ay = boxTop + maxFace / 2;
+      parts.push(
+        `<line x1="${x + fw + dx + 8}" y1="${ay}" x2="${
+          next - 10
+        }" y2="${ay}" stroke="#444" stroke-width="1.5"/>`,
+        `<polygon points="${next - 10},${ay - 4} ${next - 3},${ay} ${next - 10},${
+          ay + 4
+        }" fill="#444"/>`,
+      );
+    }
+    x = next;
+  });
+  const width = x - gap + 24, height = boxTop + maxFace + 44;
+  if (opts.title) {
+    parts.unshift(
+      `<text x="${width / 2}" y="18" font-size="14" font-weight="bold" text-anchor="middle">${
+        esc(opts.title)
+      }</text>`,
+    );
+  }
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${
+    parts.join("")
+  }</svg>`;
+  const title = opts.title ?? steps.map((s) => `${s.h}x${s.w}x${s.d}`).join(" -> ");
+  return new Figure({ title, png: await svgToPng(svg, 1.5) });
+}
+
+/** Options of `slidingWindow`. */
+export interface SlidingWindowOptions {
+  /** Input size N (N x N). */
+  n: number;
+  /** Filter size F. */
+  f: number;
+  /** Stride S. */
+  stride: number;
+  /** Zero padding P (default 0). */
+  pad?: number;
+  /** Panels at most (default 25): output cells beyond are left out, and the title says so. */
+  maxPanels?: number;
+  title?: string;
+}
+
+/**
+ * One small panel per output cell, showing the padded N x N input (padding hatched grey) and the F x F
+ * window that produces that cell. The title carries `(N - F + 2P) / S + 1`. Throws the kit's ShapeError when
+ * the stride does not fit, as the layers do.
+ *
+ * @example
+ * ```ts
+ * import { slidingWindow } from "convkit/plot/diagrams.ts";
+ * import assert from "node:assert/strict";
+ * const fig = await slidingWindow({ n: 7, f: 3, stride: 2 }); // 3x3 outputs: 9 panels
+ * assert.match(fig.title, /\(7 - 3 \+ 0\) \/ 2 \+ 1 = 3/);
+ * await assert.rejects(() => slidingWindow({ n: 7, f: 3, stride: 3 }), /2.33 is not an integer/);
+ * ```
+ * @see ../../notebooks/02_spatial_arithmetic.ipynb
+ */
+export async function slidingWindow(opts: SlidingWindowOptions): Promise<Figure> {
+  const { n, f, stride } = opts;
+  const pad = opts.pad ?? 0;
+  const out = convOutputSize(n, f, stride, pad, "slidingWindow");
+  const total = out * out, shown = Math.min(total, opts.maxPanels ?? 25);
+  const size = n + 2 * pad;
+  const cell = Math.max(4, Math.min(14, Math.floor(120 / size)));
+  const panel = size * cell, gap = 14, labelH = 14;
+  const cols = Math.min(out, Math.ceil(Math.sqrt(shown)) + (out > 5 ? 1 : 0), shown);
+  const rows = Math.ceil(shown / cols);
+  const formula = `(${n} - ${f} + ${2 * pad}) / ${stride} + 1 = ${out}`;
+  const title = opts.title ??
+    `N=${n}, F=${f}, S=${stride}, P=${pad}: ${formula}, so ${out}x${out} outputs` +
+      (shown < total ? ` (first ${shown} shown)` : "");
+  const titleH = 26;
+  const width = Math.max(cols * (panel + gap) + gap, 8 * title.length + 20);
+  const height = titleH + rows * (panel + labelH + gap) + gap;
+  const parts: string[] = [
+    `<text x="${width / 2}" y="18" font-size="13" font-weight="bold" text-anchor="middle">${
+      esc(title)
+    }</text>`,
+  ];
+  for (let k = 0; k < shown; k++) {
+    const oi = Math.floor(k / out), oj = k % out;
+    const x0 = gap + (k % cols) * (panel + gap),
+      y0 = titleH + Math.floor(k / cols) * (panel + labelH + gap);
+    for (let i = 0; i < size; i++) {
+      for (let j = 0; j < size; j++) {
+        const padded = i < pad || j < pad || i >= n + pad || j >= n + pad;
+        parts.push(
+          `<rect x="${x0 + j * cell}" y="${y0 + i * cell}" width="${cell}" height="${cell}" fill="${
+            padded ? "#dddddd" : "#ffffff"
+          }" stroke="#999" stroke-width="0.5"/>`,
+        );
+      }
+    }
+    parts.push(
+      `<rect x="${x0 + oj * stride * cell}" y="${y0 + oi * stride * cell}" width="${
+        f * cell
+      }" height="${
+        f * cell
+      }" fill="#0d6efd" fill-opacity="0.35" stroke="#0d6efd" stroke-width="2"/>`,
+      `<text x="${x0 + panel / 2}" y="${
+        y0 + panel + 12
+      }" font-size="10" text-anchor="middle">out[${oi},${oj}]</text>`,
+    );
+  }
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${
+    parts.join("")
+  }</svg>`;
+  return new Figure({ title, png: await svgToPng(svg, 1.5) });
+}
