@@ -9,6 +9,9 @@ Why not plain `jupyter nbconvert --execute`: Deno's kernel can publish a cell's 
 reports `status: idle`, and nbclient stops reading at idle, so outputs get lost. This runner keeps
 reading the cell's messages until none has arrived for --grace seconds after idle.
 
+With --html (default build/html) each executed notebook is also converted to HTML with nbconvert, and a
+notebook fails when its HTML shows fewer PNG figures than its outputs hold.
+
 Prints one line per notebook and ends with `N passed, N failed`; exits 1 when any notebook failed.
 
 Usage: python3 tools/run_notebooks.py [--timeout S] [--grace S] [--out DIR] [--kernel NAME] NB.ipynb...
@@ -134,6 +137,25 @@ def first_line(source):
     return ""
 
 
+def png_outputs(nb):
+    return sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+               if "image/png" in o.get("data", {}))
+
+
+def write_html(nb, path, out_dir):
+    """Converts the executed notebook to HTML; returns a problem, or None when every PNG made it."""
+    from nbconvert import HTMLExporter
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    os.makedirs(out_dir, exist_ok=True)
+    name = os.path.splitext(os.path.basename(path))[0] + ".html"
+    with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
+        f.write(html)
+    shown, expected = html.count("data:image/png;base64,"), png_outputs(nb)
+    if shown < expected:
+        return f"HTML shows {shown} of its {expected} figures"
+    return None
+
+
 def run_notebook(path, args):
     """Runs one notebook; returns (ok, message, seconds)."""
     started = time.monotonic()
@@ -166,6 +188,8 @@ def run_notebook(path, args):
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         nbformat.write(nb, os.path.join(args.out, os.path.basename(path)))
+    if args.html and failure is None:
+        failure = write_html(nb, path, args.html)
     return failure is None, failure, time.monotonic() - started
 
 
@@ -178,6 +202,8 @@ def main():
     p.add_argument("--startup-timeout", type=float, default=120)
     p.add_argument("--kernel", default="deno")
     p.add_argument("--out", default="build/notebooks", help="folder for the executed notebooks ('' for none)")
+    p.add_argument("--html", default="build/html",
+                   help="folder for HTML versions ('' for none); a figure missing from the HTML fails the notebook")
     p.add_argument("--json", help="also write the results here as JSON")
     args = p.parse_args()
     results = []

@@ -31,13 +31,29 @@ async function runNotebooks(nbs: Record<string, string>, extra: string[] = []) {
   const out = `${dir}/out`;
   for (const [name, nb] of Object.entries(nbs)) await Deno.writeTextFile(`${dir}/${name}`, nb);
   const r = await new Deno.Command(python!, {
-    args: [runner, "--out", out, ...extra, ...Object.keys(nbs).map((n) => `${dir}/${n}`)],
+    args: [
+      runner,
+      "--out",
+      out,
+      "--html",
+      `${dir}/html`,
+      ...extra,
+      ...Object.keys(nbs).map((n) => `${dir}/${n}`),
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
   const stdout = new TextDecoder().decode(r.stdout);
   const executed = (name: string) => JSON.parse(Deno.readTextFileSync(`${out}/${name}`));
-  return { code: r.code, stdout, executed, cleanup: () => Deno.remove(dir, { recursive: true }) };
+  const html = (name: string) =>
+    Deno.readTextFileSync(`${dir}/html/${name.replace(/\.ipynb$/, ".html")}`);
+  return {
+    code: r.code,
+    stdout,
+    executed,
+    html,
+    cleanup: () => Deno.remove(dir, { recursive: true }),
+  };
 }
 
 Deno.test({
@@ -51,6 +67,7 @@ Deno.test({
         'setTimeout(() => console.log("late"), 150);\n"returned"',
         'await Deno.jupyter.display({ "text/plain": "0%" }, { raw: true, display_id: "p" });\n' +
           'await Deno.jupyter.display({ "text/plain": "100%" }, { raw: true, display_id: "p", update: true });',
+        'await Deno.jupyter.display({ "image/png": "iVBORw0KGgo=", "text/plain": "fig" }, { raw: true });',
       ),
     });
     try {
@@ -65,6 +82,7 @@ Deno.test({
       assert.match(second, /late/);
       assert.equal(cells[2].outputs.length, 1);
       assert.equal([cells[2].outputs[0].data["text/plain"]].flat().join(""), "100%"); // nbformat may split lines
+      assert.match(r.html("ok.ipynb"), /data:image\/png;base64,iVBORw0KGgo=/); // the figure reaches the HTML
     } finally {
       await r.cleanup();
     }
