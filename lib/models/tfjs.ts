@@ -1,0 +1,238 @@
+/**
+ * Builds a runnable TensorFlow.js model from a spec, with the same layers and parameter counts as its
+ * summary: `model.countParams()` equals `summarize(spec).totals.allParams` (tfjs also counts batch-norm
+ * running statistics, which the summary lists apart from the trainable parameters).
+ *
+ * Limits of tfjs-layers 4.22, each an error or a note: no grouped convolutions (build AlexNet's one-stream
+ * variant), no LRN layer (built as identity: it has no parameters), and pools that round up are built with
+ * "same" padding when that gives the same size.
+ *
+ * @module
+ */
+import * as tfl from "@tensorflow/tfjs-layers";
+import "../tf/backend.ts"; // registers the backends and starts tfjs on cpu
+import { summarize } from "./summary.ts";
+import {
+  type ConvLayer,
+  filterSize,
+  type Layer,
+  type ModelSpec,
+  padOf,
+  type Volume,
+  windowOut,
+} from "./spec.ts";
+
+type SymbolicTensor = tfl.SymbolicTensor;
+
+function safe(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]+/g, "_");
+}
+
+let uid = 0;
+
+interface Ctx {
+  x: SymbolicTensor;
+  vol: Volume;
+}
+
+function convBlock(
+  ctx: Ctx,
+  name: string,
+  k: number,
+  fh: number,
+  fw: number,
+  stride: number,
+  pad: number | "same",
+  opts: { bias?: boolean; bn?: boolean; relu?: boolean },
+): Ctx {
+  let x = ctx.x;
+  const id = `${safe(name)}_${++uid}`;
+  let padding: "same" | "valid" = "valid";
+  if (pad === "same") padding = "same";
+  else if (pad > 0) {
+    x = tfl.layers.zeroPadding2d({ padding: pad, name: `${id}_pad` }).apply(x) as SymbolicTensor;
+  }
+  const bn = opts.bn ?? false;
+  x = tfl.layers.conv2d({
+    filters: k,
+    kernelSize: [fh, fw],
+    strides: stride,
+    padding,
+    useBias: opts.bias ?? !bn,
+    name: `${id}_conv`,
+  }).apply(x) as SymbolicTensor;
+  if (bn) {
+    x = tfl.layers.batchNormalization({ epsilon: 1e-5, momentum: 0.9, name: `${id}_bn` }).apply(
+      x,
+    ) as SymbolicTensor;
+  }
+  if (opts.relu ?? true) {
+    x = tfl.layers.activation({ activation: "relu", name: `${id}_relu` }).apply(
+      x,
+    ) as SymbolicTensor;
+  }
+  const [h, w] = ctx.vol;
+  return { x, vol: [windowOut(h, fh, stride, pad), windowOut(w, fw, stride, pad), k] };
+}
+
+function apply(l: Layer, ctx: Ctx, isLast: boolean): Ctx {
+  const id = `${safe(l.name)}_${++uid}`;
+  const [h, w, d] = ctx.vol;
+  switch (l.kind) {
+    case "conv": {
+      if ((l.groups ?? 1) !== 1) {
+        throw new RangeError(
+          `tfjsModel: ${l.name} has ${l.groups} groups; tfjs-layers has no grouped convolution (build the one-stream variant)`,
+        );
+      }
+      const [fh, fw] = filterSize(l as ConvLayer);
+      const pad = l.pad === "same" ? "same" : padOf(l, fh);
+      return convBlock(ctx, l.name, l.filters, fh, fw, l.stride ?? 1, pad, l);
+    }
+    case "pool": {
+      const pad = l.pad ?? 0;
+      const want = windowOut(h, l.size, l.stride, pad, l.ceil);
+      let x = ctx.x;
+      let padding: "same" | "valid" = "valid";
+      if (l.ceil && pad === 0) {
+        if (Math.ceil(h / l.stride) !== want) {
+          throw new RangeError(`tfjsModel: ${l.name} rounds up in a way tfjs cannot`);
+        }
+        padding = "same";
+      } else if (pad > 0) {
+        // pad with -infinity for max pooling is not available; zeros are safe after a ReLU (inputs >= 0)
+        x = tfl.layers.zeroPadding2d({ padding: pad, name: `${id}_pad` }).apply(
+          x,
+        ) as SymbolicTensor;
+      }
+      const cfg = { poolSize: l.size, strides: l.stride, padding, name: `${id}_pool` };
+      x = (l.op === "max" ? tfl.layers.maxPooling2d(cfg) : tfl.layers.averagePooling2d(cfg)).apply(
+        x,
+      ) as SymbolicTensor;
+      return { x, vol: [want, windowOut(w, l.size, l.stride, pad, l.ceil), d] };
+    }
+    case "globalAvgPool": {
+      const x = tfl.layers.globalAveragePooling2d({ name: id }).apply(ctx.x) as SymbolicTensor;
+      return {
+        x: tfl.layers.reshape({ targetShape: [1, 1, d], name: `${id}_r` }).apply(
+          x,
+        ) as SymbolicTensor,
+        vol: [1, 1, d],
+      };
+    }
+    case "fc": {
+      let x = tfl.layers.flatten({ name: `${id}_flat` }).apply(ctx.x) as SymbolicTensor;
+      x = tfl.layers.dense({
+        units: l.units,
+        useBias: l.bias !== false,
+        activation: (l.relu ?? true) ? "relu" : "linear",
+        name: id,
+      }).apply(x) as SymbolicTensor;
+      return {
+        x: tfl.layers.reshape({ targetShape: [1, 1, l.units], name: `${id}_r` }).apply(
+          x,
+        ) as SymbolicTensor,
+        vol: [1, 1, l.units],
+      };
+    }
+    case "dropout":
+      return {
+        x: tfl.layers.dropout({ rate: l.rate ?? 0.5, name: id }).apply(ctx.x) as SymbolicTensor,
+        vol: ctx.vol,
+      };
+    case "lrn":
+      return ctx; // no LRN layer in tfjs-layers; it has no parameters, so counts are unchanged
+    case "relu":
+      return {
+        x: tfl.layers.activation({ activation: "relu", name: id }).apply(ctx.x) as SymbolicTensor,
+        vol: ctx.vol,
+      };
+    case "softmax": {
+      if (!isLast) return ctx;
+      // softmax over the depth at every position (one position after an FC layer, 19x19 for AlphaGo)
+      const flat = tfl.layers.reshape({ targetShape: [h * w * d], name: `${id}_flat` }).apply(
+        ctx.x,
+      ) as SymbolicTensor;
+      return { x: tfl.layers.softmax({ name: id }).apply(flat) as SymbolicTensor, vol: ctx.vol };
+    }
+    case "inception": {
+      const o = { bn: l.bn, bias: l.bn ? false : undefined };
+      const s5 = l.size5 ?? 5;
+      const b1 = convBlock(ctx, `${l.name}_1x1`, l.c1, 1, 1, 1, 0, o);
+      const b3 = convBlock(
+        convBlock(ctx, `${l.name}_3r`, l.c3r, 1, 1, 1, 0, o),
+        `${l.name}_3x3`,
+        l.c3,
+        3,
+        3,
+        1,
+        1,
+        o,
+      );
+      const b5 = convBlock(
+        convBlock(ctx, `${l.name}_5r`, l.c5r, 1, 1, 1, 0, o),
+        `${l.name}_5x5`,
+        l.c5,
+        s5,
+        s5,
+        1,
+        (s5 - 1) / 2,
+        o,
+      );
+      const pooled = tfl.layers.maxPooling2d({
+        poolSize: 3,
+        strides: 1,
+        padding: "same",
+        name: `${id}_pool`,
+      }).apply(ctx.x) as SymbolicTensor;
+      const bp = convBlock({ x: pooled, vol: ctx.vol }, `${l.name}_pp`, l.pool, 1, 1, 1, 0, o);
+      const x = tfl.layers.concatenate({ axis: -1, name: `${id}_cat` }).apply([
+        b1.x,
+        b3.x,
+        b5.x,
+        bp.x,
+      ]) as SymbolicTensor;
+      return { x, vol: [h, w, l.c1 + l.c3 + l.c5 + l.pool] };
+    }
+    case "residual": {
+      const o = { bn: true, bias: false };
+      let y: Ctx;
+      if (l.block === "basic") {
+        y = convBlock(ctx, `${l.name}_c1`, l.filters, 3, 3, l.stride, 1, o);
+        y = convBlock(y, `${l.name}_c2`, l.filters, 3, 3, 1, 1, { ...o, relu: false });
+      } else {
+        y = convBlock(ctx, `${l.name}_c1`, l.filters, 1, 1, 1, 0, o);
+        y = convBlock(y, `${l.name}_c2`, l.filters, 3, 3, l.stride, 1, o);
+        y = convBlock(y, `${l.name}_c3`, 4 * l.filters, 1, 1, 1, 0, { ...o, relu: false });
+      }
+      const skip = l.stride !== 1 || d !== y.vol[2]
+        ? convBlock(ctx, `${l.name}_sc`, y.vol[2], 1, 1, l.stride, 0, { ...o, relu: false })
+        : ctx;
+      let x = tfl.layers.add({ name: `${id}_add` }).apply([y.x, skip.x]) as SymbolicTensor;
+      x = tfl.layers.activation({ activation: "relu", name: `${id}_relu` }).apply(
+        x,
+      ) as SymbolicTensor;
+      return { x, vol: y.vol };
+    }
+  }
+}
+
+/**
+ * The spec as a tfjs `LayersModel` taking `[N, H, W, C]` inputs. Its parameter count is checked against
+ * the spec's summary before it is returned.
+ *
+ * @throws {RangeError} for layers tfjs-layers cannot build (grouped convolutions)
+ */
+export function tfjsModel(spec: ModelSpec): tfl.LayersModel {
+  const input = tfl.input({ shape: [...spec.input], name: `${safe(spec.name)}_input_${++uid}` });
+  let ctx: Ctx = { x: input, vol: spec.input };
+  spec.layers.forEach((l, i) => ctx = apply(l, ctx, i === spec.layers.length - 1));
+  const model = tfl.model({ inputs: input, outputs: ctx.x, name: safe(spec.name) });
+  const expected = summarize(spec).totals.allParams;
+  if (model.countParams() !== expected) {
+    throw new Error(
+      `tfjsModel: ${spec.name} has ${model.countParams()} parameters in tfjs but ${expected} in its summary`,
+    );
+  }
+  return model;
+}
