@@ -309,3 +309,26 @@ export async function summaryCharts(s: Summary): Promise<{ memory: Figure; param
   );
   return { memory, params };
 }
+
+/**
+ * Depth as papers count it: layers with weights along the longest path (a conv or FC layer 1, an Inception
+ * module 2, a basic residual block 2, a bottleneck block 3).
+ *
+ * @example
+ * ```ts
+ * import { depth } from "convkit/models/summary.ts";
+ * import { resnet, vgg16 } from "convkit/models/zoo.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(depth(vgg16()), 16);
+ * assert.equal(depth(resnet(152)), 152);
+ * ```
+ */
+export function depth(spec: ModelSpec): number {
+  let n = 0;
+  for (const l of spec.layers) {
+    if (l.kind === "conv" || l.kind === "fc") n += 1;
+    else if (l.kind === "inception") n += 2;
+    else if (l.kind === "residual") n += l.block === "basic" ? 2 : 3;
+  }
+  return n;
+}

@@ -10,7 +10,7 @@
  * @module
  */
 import * as tfl from "@tensorflow/tfjs-layers";
-import "../tf/backend.ts"; // registers the backends and starts tfjs on cpu
+import { tf } from "../tf/backend.ts"; // registers the backends and starts tfjs on cpu
 import { summarize } from "./summary.ts";
 import {
   type ConvLayer,
@@ -235,4 +235,41 @@ export function tfjsModel(spec: ModelSpec): tfl.LayersModel {
     );
   }
   return model;
+}
+
+/** What `forwardOnce` measured. */
+export interface ForwardRun {
+  backend: string;
+  outputShape: number[];
+  /** Milliseconds to build the model (weights initialized). */
+  buildMs: number;
+  /** Milliseconds for one forward pass of a batch of 1 (after the build). */
+  forwardMs: number;
+  /** Sum of the output (1 for a softmax output). */
+  outputSum: number;
+}
+
+/**
+ * Builds the spec's tfjs model, runs one image of seeded noise through it on the current backend, and
+ * frees everything again.
+ */
+export async function forwardOnce(spec: ModelSpec, seed = 0): Promise<ForwardRun> {
+  const t0 = performance.now();
+  const model = tfjsModel(spec);
+  const t1 = performance.now();
+  const x = tf.randomNormal([1, ...spec.input], 0, 1, "float32", seed);
+  const y = model.predict(x) as tf.Tensor;
+  const data = await y.data();
+  const t2 = performance.now();
+  const run = {
+    backend: tf.getBackend(),
+    outputShape: [...y.shape],
+    buildMs: t1 - t0,
+    forwardMs: t2 - t1,
+    outputSum: Array.from(data as Float32Array).reduce((s, v) => s + v, 0),
+  };
+  x.dispose();
+  y.dispose();
+  model.dispose();
+  return run;
 }
