@@ -23,11 +23,8 @@ import {
   windowOut,
 } from "./spec.ts";
 
-/** One row of a summary. */
-export interface SummaryRow {
-  name: string;
-  kind: Layer["kind"] | "input";
-  output: Volume;
+/** What a layer holds and computes. */
+export interface LayerCounts {
   weights: number;
   biases: number;
   /** Trainable batch-norm parameters (gamma, beta). */
@@ -37,6 +34,13 @@ export interface SummaryRow {
   /** Values of the tensors this layer creates. */
   activations: number;
   multAdds: number;
+}
+
+/** One row of a summary. */
+export interface SummaryRow extends LayerCounts {
+  name: string;
+  kind: Layer["kind"] | "input";
+  output: Volume;
 }
 
 /** Totals over a summary. */
@@ -62,19 +66,13 @@ export interface Summary {
   totals: SummaryTotals;
 }
 
-interface Unit {
+interface Unit extends LayerCounts {
   out: Volume;
-  weights: number;
-  biases: number;
-  bnParams: number;
-  bnStats: number;
-  activations: number;
-  multAdds: number;
 }
 
 const EMPTY = { weights: 0, biases: 0, bnParams: 0, bnStats: 0, activations: 0, multAdds: 0 };
 
-function add(a: Omit<Unit, "out">, b: Omit<Unit, "out">): Omit<Unit, "out"> {
+function add(a: LayerCounts, b: LayerCounts): LayerCounts {
   return {
     weights: a.weights + b.weights,
     biases: a.biases + b.biases,
@@ -172,7 +170,7 @@ function layerUnit(l: Layer, input: Volume): Unit {
       const depth = l.c1 + l.c3 + l.c5 + l.pool;
       const inner = [b1, r3, b3, r5, b5, pp].reduce(
         (a, u) => add(a, u),
-        pooled as Omit<Unit, "out">,
+        pooled as LayerCounts,
       );
       return { out: [h, w, depth], ...add(inner, { ...EMPTY, activations: h * w * depth }) };
     }
@@ -192,7 +190,7 @@ function layerUnit(l: Layer, input: Volume): Unit {
       if (l.stride !== 1 || d !== out[2]) {
         units.push(conv(`${l.name}/shortcut`, input, out[2], 1, 1, l.stride, 0, o));
       }
-      const inner = units.reduce((a, u) => add(a, u), { ...EMPTY } as Omit<Unit, "out">);
+      const inner = units.reduce((a, u) => add(a, u), { ...EMPTY } as LayerCounts);
       out = [out[0], out[1], out[2]];
       return { out, ...add(inner, { ...EMPTY, activations: out[0] * out[1] * out[2] }) }; // + the sum
     }

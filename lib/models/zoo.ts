@@ -37,6 +37,18 @@ const maxPool = (
 });
 const fc = (name: string, units: number, relu = true): Layer => ({ kind: "fc", name, units, relu });
 
+/** The ImageNet classifier of AlexNet, ZFNet and VGG: FC6 4096, dropout 0.5, FC7 4096, dropout 0.5, FC8 1000, softmax. */
+function classifier(): Layer[] {
+  return [
+    fc("FC6", 4096),
+    { kind: "dropout", name: "drop6", rate: 0.5 },
+    fc("FC7", 4096),
+    { kind: "dropout", name: "drop7", rate: 0.5 },
+    fc("FC8", 1000, false),
+    { kind: "softmax", name: "softmax" },
+  ];
+}
+
 /**
  * LeNet-5 (LeCun et al. 1998) as reference implementations build it today: C1 6@28x28 (5x5, stride 1) on a
  * 32x32 input, S2 2x2 stride 2 average pooling without parameters, C3 16 filters connected to all 6 maps
@@ -96,12 +108,7 @@ export function alexnet(opts: { twoGpus?: boolean } = {}): ModelSpec {
       conv("CONV4", 384, 3, 1, 1, g),
       conv("CONV5", 256, 3, 1, 1, g),
       maxPool("POOL3", 3, 2),
-      fc("FC6", 4096),
-      { kind: "dropout", name: "drop6", rate: 0.5 },
-      fc("FC7", 4096),
-      { kind: "dropout", name: "drop7", rate: 0.5 },
-      fc("FC8", 1000, false),
-      { kind: "softmax", name: "softmax" },
+      ...classifier(),
     ],
   };
 }
@@ -130,12 +137,7 @@ export function zfnet(): ModelSpec {
       conv("CONV4", 1024, 3, 1, 1),
       conv("CONV5", 512, 3, 1, 1),
       maxPool("POOL3", 3, 2, { ceil: true }),
-      fc("FC6", 4096),
-      { kind: "dropout", name: "drop6", rate: 0.5 },
-      fc("FC7", 4096),
-      { kind: "dropout", name: "drop7", rate: 0.5 },
-      fc("FC8", 1000, false),
-      { kind: "softmax", name: "softmax" },
+      ...classifier(),
     ],
   };
 }
@@ -153,14 +155,7 @@ export function vgg16(): ModelSpec {
     for (let i = 1; i <= n; i++) layers.push(conv(`CONV${s + 1}-${i}`, filters, 3, 1, 1));
     layers.push(maxPool(`POOL${s + 1}`, 2, 2));
   });
-  layers.push(
-    fc("FC6", 4096),
-    { kind: "dropout", name: "drop6", rate: 0.5 },
-    fc("FC7", 4096),
-    { kind: "dropout", name: "drop7", rate: 0.5 },
-    fc("FC8", 1000, false),
-    { kind: "softmax", name: "softmax" },
-  );
+  layers.push(...classifier());
   return { name: "VGG16", variant: "configuration D", input: [224, 224, 3], layers };
 }
 
