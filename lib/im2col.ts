@@ -23,6 +23,7 @@ import type { Conv2dInfo } from "./shape.ts";
  */
 export function im2col(x: Float64Array, info: Conv2dInfo): Float64Array {
   const { n, h, w, c, fh, fw, stride, pad, outH, outW } = info;
+  // BEGIN SOLUTION ex4.1 Copy every F x F x C patch into one row of a [N*H'*W', F*F*C] matrix: rows ordered (n, oh, ow), columns (i, j, c); padded cells stay 0.
   const rowLen = fh * fw * c;
   const cols = new Float64Array(n * outH * outW * rowLen);
   let row = 0;
@@ -45,6 +46,7 @@ export function im2col(x: Float64Array, info: Conv2dInfo): Float64Array {
     }
   }
   return cols;
+  // END SOLUTION
 }
 
 /**
@@ -53,6 +55,7 @@ export function im2col(x: Float64Array, info: Conv2dInfo): Float64Array {
  */
 export function col2im(cols: Float64Array, info: Conv2dInfo): Float64Array {
   const { n, h, w, c, fh, fw, stride, pad, outH, outW } = info;
+  // BEGIN SOLUTION ex4.2 The adjoint of im2col: add each row's values back into the input cells they came from; return [N, H, W, C] data.
   const rowLen = fh * fw * c;
   const x = new Float64Array(n * h * w * c);
   let row = 0;
@@ -75,4 +78,5 @@ export function col2im(cols: Float64Array, info: Conv2dInfo): Float64Array {
     }
   }
   return x;
+  // END SOLUTION
 }

@@ -82,6 +82,7 @@ export function convOutputSize(
       throw new RangeError(`${where}: ${name} must be a whole number >= ${min}, got ${v}`);
     }
   }
+  // BEGIN SOLUTION ex1 Compute (n - f + 2p) / s + 1. Throw a ShapeError (with expected and actual) when the filter does not fit the padded input, and when the result is not a whole number (show the arithmetic, e.g. "(7 - 3 + 0) / 3 + 1 = 2.33 is not an integer"), unless rounding is "floor".
   const span = n - f + 2 * p;
   if (span < 0) {
     throw new ShapeError(
@@ -101,6 +102,7 @@ export function convOutputSize(
     );
   }
   return out;
+  // END SOLUTION
 }
 
 /** The pad that keeps the output size equal to the input size at stride 1: `P = (F - 1) / 2`. */

@@ -92,6 +92,7 @@ export function spatialBatchnormForward(
       `${where}: state must hold running averages for ${c} channels (see batchNormState(${c}))`,
     );
   }
+  // BEGIN SOLUTION ex5.1 Normalize each channel over its N*H*W values (train: batch mean and biased variance, update the running averages with momentum and the unbiased variance; test: running averages), then scale by gamma and shift by beta. Return { out, cache: { layer: "spatialBatchnorm", mode, xhat, invStd, gamma, xShape } }.
   const eps = opts.eps ?? 1e-5, momentum = opts.momentum ?? 0.1;
   const m = x.data.length / c;
   const mean = new Float64Array(c), variance = new Float64Array(c);
@@ -134,6 +135,7 @@ export function spatialBatchnormForward(
       xShape: [...x.shape],
     },
   };
+  // END SOLUTION
 }
 
 /**
@@ -156,6 +158,7 @@ export function spatialBatchnormBackward(
     "spatialBatchnorm",
   );
   checkShapeIs(where, "dout", dout, xShape);
+  // BEGIN SOLUTION ex5.2 Compute dgamma = sum(dout * xhat), dbeta = sum(dout) per channel, and dx: in train mode through the batch statistics too, (gamma * invStd / M) * (M * dout - dbeta - xhat * dgamma); in test mode gamma * invStd * dout.
   const c = xShape[3], m = xhat.length / c;
   const dgamma = new Float64Array(c), dbeta = new Float64Array(c);
   for (let i = 0; i < m; i++) {
@@ -178,4 +181,5 @@ export function spatialBatchnormBackward(
     dgamma: { data: dgamma, shape: [c] },
     dbeta: { data: dbeta, shape: [c] },
   };
+  // END SOLUTION
 }

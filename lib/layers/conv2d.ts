@@ -91,6 +91,7 @@ export function conv2dForward(
   opts: WindowOptions,
 ): { out: Tensor; cache: Conv2dCache } {
   const info = conv2dCheck("conv2dForward", x, w, b, opts);
+  // BEGIN SOLUTION ex2.1 Compute out [N, H', W', K] with loops over images, output positions and filters: each output is b[f] plus the dot product of filter f with the F x F x C patch under it (padded cells are zeros). Return { out, cache: { layer: "conv2d", x, w, b, info } }.
   const { n, h, w: width, c, fh, fw, k, stride, pad, outH, outW } = info;
   const out = new Float64Array(n * outH * outW * k);
   for (let img = 0; img < n; img++) {
@@ -120,6 +121,7 @@ export function conv2dForward(
     out: { data: out, shape: [n, outH, outW, k] },
     cache: { layer: "conv2d", x, w, b, info },
   };
+  // END SOLUTION
 }
 
 /**
@@ -145,6 +147,7 @@ export function conv2dForward(
  */
 export function conv2dBackward(dout: Tensor, cache: Conv2dCache): Conv2dGrads {
   const { x, w, info } = conv2dCheckBackward("conv2dBackward", dout, cache);
+  // BEGIN SOLUTION ex2.2 Compute dx, dw, db: every output's upstream gradient flows back to the inputs and weights it multiplied, and to its bias.
   const { n, h, w: width, c, fh, fw, k, stride, pad, outH, outW } = info;
   const dx = new Float64Array(x.data.length);
   const dw = new Float64Array(w.data.length);
@@ -178,4 +181,5 @@ export function conv2dBackward(dout: Tensor, cache: Conv2dCache): Conv2dGrads {
     dw: { data: dw, shape: [...w.shape] },
     db: { data: db, shape: [k] },
   };
+  // END SOLUTION
 }

@@ -59,6 +59,7 @@ export function maxPool2dForward(
   opts: PoolOptions,
 ): { out: Tensor; cache: MaxPool2dCache } {
   const info = check("maxPool2dForward", x, opts);
+  // BEGIN SOLUTION ex3.1 Take the maximum of each F x F window of each channel (the first on ties), remember its flat input offset in argmax, and return { out, cache: { layer: "maxPool2d", xShape, argmax, info } }.
   const { n, h, w, c, size, stride, outH, outW } = info;
   const out = new Float64Array(n * outH * outW * c);
   const argmax = new Int32Array(out.length);
@@ -87,6 +88,7 @@ export function maxPool2dForward(
     out: { data: out, shape: [n, outH, outW, c] },
     cache: { layer: "maxPool2d", xShape: [...x.shape], argmax, info },
   };
+  // END SOLUTION
 }
 
 /**
@@ -110,9 +112,11 @@ export function maxPool2dBackward(dout: Tensor, cache: MaxPool2dCache): { dx: Te
   const where = "maxPool2dBackward";
   const { xShape, argmax, info } = checkCache<MaxPool2dCache>(where, cache, "maxPool2d");
   checkShapeIs(where, "dout", dout, [info.n, info.outH, info.outW, info.c]);
+  // BEGIN SOLUTION ex3.2 Send each upstream gradient to the input that was its window's maximum (cache.argmax); return { dx }.
   const dx = new Float64Array(info.n * info.h * info.w * info.c);
   for (let o = 0; o < argmax.length; o++) dx[argmax[o]] += dout.data[o];
   return { dx: { data: dx, shape: [...xShape] } };
+  // END SOLUTION
 }
 
 /**

@@ -13,6 +13,7 @@
 import { table } from "../display.ts";
 import { barChart } from "../plot/charts.ts";
 import type { Figure } from "../plot/figure.ts";
+import { addCounts, convLayerCounts, EMPTY, type LayerCounts, type Unit } from "./counts.ts";
 import {
   type ConvLayer,
   filterSize,
@@ -23,18 +24,7 @@ import {
   windowOut,
 } from "./spec.ts";
 
-/** What a layer holds and computes. */
-export interface LayerCounts {
-  weights: number;
-  biases: number;
-  /** Trainable batch-norm parameters (gamma, beta). */
-  bnParams: number;
-  /** Batch-norm running mean and variance: stored with the model, not trained. */
-  bnStats: number;
-  /** Values of the tensors this layer creates. */
-  activations: number;
-  multAdds: number;
-}
+export { convLayerCounts, type LayerCounts };
 
 /** One row of a summary. */
 export interface SummaryRow extends LayerCounts {
@@ -66,65 +56,13 @@ export interface Summary {
   totals: SummaryTotals;
 }
 
-interface Unit extends LayerCounts {
-  out: Volume;
-}
-
-const EMPTY = { weights: 0, biases: 0, bnParams: 0, bnStats: 0, activations: 0, multAdds: 0 };
-
-function add(a: LayerCounts, b: LayerCounts): LayerCounts {
-  return {
-    weights: a.weights + b.weights,
-    biases: a.biases + b.biases,
-    bnParams: a.bnParams + b.bnParams,
-    bnStats: a.bnStats + b.bnStats,
-    activations: a.activations + b.activations,
-    multAdds: a.multAdds + b.multAdds,
-  };
-}
-
-function conv(
-  where: string,
-  input: Volume,
-  k: number,
-  fh: number,
-  fw: number,
-  stride: number,
-  pad: number | "same",
-  opts: { bias?: boolean; bn?: boolean; groups?: number } = {},
-): Unit {
-  const [h, w, d] = input;
-  const groups = opts.groups ?? 1;
-  if (d % groups !== 0 || k % groups !== 0) {
-    throw new RangeError(
-      `${where}: ${groups} groups must divide the input depth ${d} and the ${k} filters`,
-    );
-  }
-  const out: Volume = [
-    windowOut(h, fh, stride, pad, false, `${where} (height)`),
-    windowOut(w, fw, stride, pad, false, `${where} (width)`),
-    k,
-  ];
-  const perFilter = fh * fw * (d / groups);
-  const bn = opts.bn ?? false;
-  return {
-    out,
-    weights: perFilter * k,
-    biases: (opts.bias ?? !bn) ? k : 0,
-    bnParams: bn ? 2 * k : 0,
-    bnStats: bn ? 2 * k : 0,
-    activations: out[0] * out[1] * k,
-    multAdds: out[0] * out[1] * k * perFilter,
-  };
-}
-
 function layerUnit(l: Layer, input: Volume): Unit {
   const [h, w, d] = input;
   switch (l.kind) {
     case "conv": {
       const [fh, fw] = filterSize(l as ConvLayer);
       const pad = l.pad === "same" ? "same" : padOf(l, fh);
-      return conv(l.name, input, l.filters, fh, fw, l.stride ?? 1, pad, {
+      return convLayerCounts(l.name, input, l.filters, fh, fw, l.stride ?? 1, pad, {
         bias: l.bias,
         bn: l.bn,
         groups: l.groups,
@@ -160,39 +98,41 @@ function layerUnit(l: Layer, input: Volume): Unit {
     case "inception": {
       const bn = l.bn ?? false, s5 = l.size5 ?? 5;
       const o = { bn };
-      const b1 = conv(`${l.name}/1x1`, input, l.c1, 1, 1, 1, 0, o);
-      const r3 = conv(`${l.name}/3x3_reduce`, input, l.c3r, 1, 1, 1, 0, o);
-      const b3 = conv(`${l.name}/3x3`, r3.out, l.c3, 3, 3, 1, 1, o);
-      const r5 = conv(`${l.name}/5x5_reduce`, input, l.c5r, 1, 1, 1, 0, o);
-      const b5 = conv(`${l.name}/5x5`, r5.out, l.c5, s5, s5, 1, (s5 - 1) / 2, o);
-      const pp = conv(`${l.name}/pool_proj`, input, l.pool, 1, 1, 1, 0, o);
+      const b1 = convLayerCounts(`${l.name}/1x1`, input, l.c1, 1, 1, 1, 0, o);
+      const r3 = convLayerCounts(`${l.name}/3x3_reduce`, input, l.c3r, 1, 1, 1, 0, o);
+      const b3 = convLayerCounts(`${l.name}/3x3`, r3.out, l.c3, 3, 3, 1, 1, o);
+      const r5 = convLayerCounts(`${l.name}/5x5_reduce`, input, l.c5r, 1, 1, 1, 0, o);
+      const b5 = convLayerCounts(`${l.name}/5x5`, r5.out, l.c5, s5, s5, 1, (s5 - 1) / 2, o);
+      const pp = convLayerCounts(`${l.name}/pool_proj`, input, l.pool, 1, 1, 1, 0, o);
       const pooled = { ...EMPTY, activations: h * w * d }; // the 3x3 max pool before pool_proj
       const depth = l.c1 + l.c3 + l.c5 + l.pool;
       const inner = [b1, r3, b3, r5, b5, pp].reduce(
-        (a, u) => add(a, u),
+        (a, u) => addCounts(a, u),
         pooled as LayerCounts,
       );
-      return { out: [h, w, depth], ...add(inner, { ...EMPTY, activations: h * w * depth }) };
+      return { out: [h, w, depth], ...addCounts(inner, { ...EMPTY, activations: h * w * depth }) };
     }
     case "residual": {
       const o = { bn: true };
       const units: Unit[] = [];
       let out: Volume;
       if (l.block === "basic") {
-        units.push(conv(`${l.name}/conv1`, input, l.filters, 3, 3, l.stride, 1, o));
-        units.push(conv(`${l.name}/conv2`, units[0].out, l.filters, 3, 3, 1, 1, o));
+        units.push(convLayerCounts(`${l.name}/conv1`, input, l.filters, 3, 3, l.stride, 1, o));
+        units.push(convLayerCounts(`${l.name}/conv2`, units[0].out, l.filters, 3, 3, 1, 1, o));
       } else {
-        units.push(conv(`${l.name}/conv1`, input, l.filters, 1, 1, 1, 0, o));
-        units.push(conv(`${l.name}/conv2`, units[0].out, l.filters, 3, 3, l.stride, 1, o));
-        units.push(conv(`${l.name}/conv3`, units[1].out, 4 * l.filters, 1, 1, 1, 0, o));
+        units.push(convLayerCounts(`${l.name}/conv1`, input, l.filters, 1, 1, 1, 0, o));
+        units.push(
+          convLayerCounts(`${l.name}/conv2`, units[0].out, l.filters, 3, 3, l.stride, 1, o),
+        );
+        units.push(convLayerCounts(`${l.name}/conv3`, units[1].out, 4 * l.filters, 1, 1, 1, 0, o));
       }
       out = units[units.length - 1].out;
       if (l.stride !== 1 || d !== out[2]) {
-        units.push(conv(`${l.name}/shortcut`, input, out[2], 1, 1, l.stride, 0, o));
+        units.push(convLayerCounts(`${l.name}/shortcut`, input, out[2], 1, 1, l.stride, 0, o));
       }
-      const inner = units.reduce((a, u) => add(a, u), { ...EMPTY } as LayerCounts);
+      const inner = units.reduce((a, u) => addCounts(a, u), { ...EMPTY } as LayerCounts);
       out = [out[0], out[1], out[2]];
-      return { out, ...add(inner, { ...EMPTY, activations: out[0] * out[1] * out[2] }) }; // + the sum
+      return { out, ...addCounts(inner, { ...EMPTY, activations: out[0] * out[1] * out[2] }) }; // + the sum
     }
   }
 }

@@ -1,0 +1,98 @@
+/**
+ * What one conv layer holds and computes: the arithmetic behind every case-study summary. No imports
+ * beyond the spec types, so that it runs anywhere (the grader's sandbox too).
+ *
+ * @module
+ */
+import { type Volume, windowOut } from "./spec.ts";
+
+/** What a layer holds and computes. */
+export interface LayerCounts {
+  weights: number;
+  biases: number;
+  /** Trainable batch-norm parameters (gamma, beta). */
+  bnParams: number;
+  /** Batch-norm running mean and variance: stored with the model, not trained. */
+  bnStats: number;
+  /** Values of the tensors this layer creates. */
+  activations: number;
+  multAdds: number;
+}
+
+/** A layer's counts and its output volume. */
+export interface Unit extends LayerCounts {
+  out: Volume;
+}
+
+/** All counts zero. */
+export const EMPTY = {
+  weights: 0,
+  biases: 0,
+  bnParams: 0,
+  bnStats: 0,
+  activations: 0,
+  multAdds: 0,
+};
+
+/** Counts of two parts together. */
+export function addCounts(a: LayerCounts, b: LayerCounts): LayerCounts {
+  return {
+    weights: a.weights + b.weights,
+    biases: a.biases + b.biases,
+    bnParams: a.bnParams + b.bnParams,
+    bnStats: a.bnStats + b.bnStats,
+    activations: a.activations + b.activations,
+    multAdds: a.multAdds + b.multAdds,
+  };
+}
+
+/**
+ * What one conv layer holds and computes, on an input volume `[H, W, D]`: its output volume
+ * `[(H - FH + 2P) / S + 1, (W - FW + 2P) / S + 1, K]` (rounded down), `FH * FW * (D / groups) * K` weights, K
+ * biases (none with batch norm unless `bias` says so), 2K batch-norm parameters and 2K statistics with `bn`,
+ * the output's values as activations, and one multiply-add per weight per output position.
+ *
+ * @example
+ * ```ts
+ * import { convLayerCounts } from "convkit/models/summary.ts";
+ * import assert from "node:assert/strict";
+ * const c = convLayerCounts("CONV1", [227, 227, 3], 96, 11, 11, 4, 0); // AlexNet's CONV1
+ * assert.deepEqual([...c.out], [55, 55, 96]);
+ * assert.equal(c.weights, 34_848);
+ * ```
+ */
+export function convLayerCounts(
+  where: string,
+  input: Volume,
+  k: number,
+  fh: number,
+  fw: number,
+  stride: number,
+  pad: number | "same",
+  opts: { bias?: boolean; bn?: boolean; groups?: number } = {},
+): Unit {
+  const [h, w, d] = input;
+  const groups = opts.groups ?? 1;
+  if (d % groups !== 0 || k % groups !== 0) {
+    throw new RangeError(
+      `${where}: ${groups} groups must divide the input depth ${d} and the ${k} filters`,
+    );
+  }
+  const out: Volume = [
+    windowOut(h, fh, stride, pad, false, `${where} (height)`),
+    windowOut(w, fw, stride, pad, false, `${where} (width)`),
+    k,
+  ];
+  const perFilter = fh * fw * (d / groups);
+  const bn = opts.bn ?? false;
+  return {
+    out,
+    weights: perFilter * k,
+    biases: (opts.bias ?? !bn) ? k : 0,
+    bnParams: bn ? 2 * k : 0,
+    bnStats: bn ? 2 * k : 0,
+    activations: out[0] * out[1] * k,
+    multAdds: out[0] * out[1] * k * perFilter,
+  };
+  // END SOLUTION
+}
