@@ -12,7 +12,7 @@ const steps: [string, string[]][] = [
   // notebooks/ is format-checked by check_notebooks.ts (deno fmt --check misreports .ipynb in 2.9.6)
   ["format", [deno, "fmt", "--check", "--ignore=notebooks/"]],
   ["lint", [deno, "lint"]],
-  ["type check", [deno, "check", "lib/", "tests/", "tools/"]],
+  ["type check", [deno, "check", "lib/", "grading/", "tests/", "tools/"]],
   ["notebooks (outputs, format, types)", [deno, "run", "-A", "tools/check_notebooks.ts"]],
   ["tests", [deno, "run", "-A", "tools/test.ts"]],
 ];

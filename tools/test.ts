@@ -55,8 +55,8 @@ let passed = 0, failed = 0, broken = false;
 const python = noNotebooks ? undefined : await setup();
 
 if (!onlyNotebooks) {
-  console.log("== deno test (tests/ and the JSDoc examples in lib/)");
-  const r = await runTee(Deno.execPath(), ["test", "-A", "--doc", "lib/", "tests/"], {
+  console.log("== deno test (tests/ and the JSDoc examples in lib/ and grading/)");
+  const r = await runTee(Deno.execPath(), ["test", "-A", "--doc", "lib/", "grading/", "tests/"], {
     NO_COLOR: "1",
   });
   const c = counts(r.text);

@@ -78,6 +78,7 @@ export function convLayerCounts(
       `${where}: ${groups} groups must divide the input depth ${d} and the ${k} filters`,
     );
   }
+  // BEGIN SOLUTION ex7 Return { out, weights, biases, bnParams, bnStats, activations, multAdds }: the output volume (windowOut for each axis), FH*FW*(D/groups)*K weights, K biases when opts.bias (which defaults to !opts.bn) else 0, 2K bnParams and 2K bnStats with opts.bn, the output's values as activations, and output positions x K x FH*FW*(D/groups) multiply-adds.
   const out: Volume = [
     windowOut(h, fh, stride, pad, false, `${where} (height)`),
     windowOut(w, fw, stride, pad, false, `${where} (width)`),
