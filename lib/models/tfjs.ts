@@ -4,8 +4,8 @@
  * running statistics, which the summary lists apart from the trainable parameters).
  *
  * Limits of tfjs-layers 4.22, each an error or a note: no grouped convolutions (build AlexNet's one-stream
- * variant), no LRN layer (built as identity: it has no parameters), and pools that round up are built with
- * "same" padding when that gives the same size.
+ * variant), no LRN layer (built as identity: it has no parameters), and pools that round up (Caffe) are built
+ * as "valid" pools over an input padded at the bottom and right, which is exact for max pooling after ReLU.
  *
  * @module
  */
@@ -91,25 +91,41 @@ function apply(l: Layer, ctx: Ctx, isLast: boolean): Ctx {
     }
     case "pool": {
       const pad = l.pad ?? 0;
-      const want = windowOut(h, l.size, l.stride, pad, l.ceil);
+      const outH = windowOut(h, l.size, l.stride, pad, l.ceil),
+        outW = windowOut(w, l.size, l.stride, pad, l.ceil);
       let x = ctx.x;
-      let padding: "same" | "valid" = "valid";
-      if (l.ceil && pad === 0) {
-        if (Math.ceil(h / l.stride) !== want) {
-          throw new RangeError(`tfjsModel: ${l.name} rounds up in a way tfjs cannot`);
+      // rounding up (Caffe) is pooling "valid" over an input padded at the bottom and right by what the last
+      // window lacks; with zeros, which is exact for max pooling of ReLU outputs (never negative)
+      const extraH = (outH - 1) * l.stride + l.size - (h + 2 * pad),
+        extraW = (outW - 1) * l.stride + l.size - (w + 2 * pad);
+      if (pad > 0 || extraH > 0 || extraW > 0) {
+        if (l.op === "avg" && (extraH > 0 || extraW > 0)) {
+          throw new RangeError(
+            `tfjsModel: ${l.name} rounds an average pool up; only max pools can (zeros would change the mean)`,
+          );
         }
-        padding = "same";
-      } else if (pad > 0) {
-        // pad with -infinity for max pooling is not available; zeros are safe after a ReLU (inputs >= 0)
-        x = tfl.layers.zeroPadding2d({ padding: pad, name: `${id}_pad` }).apply(
-          x,
-        ) as SymbolicTensor;
+        const padding: [[number, number], [number, number]] = [[pad, pad + Math.max(0, extraH)], [
+          pad,
+          pad + Math.max(0, extraW),
+        ]];
+        x = tfl.layers.zeroPadding2d({ padding, name: `${id}_pad` }).apply(x) as SymbolicTensor;
       }
-      const cfg = { poolSize: l.size, strides: l.stride, padding, name: `${id}_pool` };
+      const cfg = {
+        poolSize: l.size,
+        strides: l.stride,
+        padding: "valid" as const,
+        name: `${id}_pool`,
+      };
       x = (l.op === "max" ? tfl.layers.maxPooling2d(cfg) : tfl.layers.averagePooling2d(cfg)).apply(
         x,
       ) as SymbolicTensor;
-      return { x, vol: [want, windowOut(w, l.size, l.stride, pad, l.ceil), d] };
+      const got = x.shape.slice(1, 3);
+      if (got[0] !== outH || got[1] !== outW) {
+        throw new Error(
+          `tfjsModel: ${l.name} gives ${got.join("x")} in tfjs but ${outH}x${outW} in the spec`,
+        );
+      }
+      return { x, vol: [outH, outW, d] };
     }
     case "globalAvgPool": {
       const x = tfl.layers.globalAveragePooling2d({ name: id }).apply(ctx.x) as SymbolicTensor;

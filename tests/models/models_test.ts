@@ -99,6 +99,7 @@ for (
     ["lenet5", lenet5],
     ["alphaGoPolicy", alphaGoPolicy],
     ["resnet18", () => resnet(18)],
+    ["googlenet paper", () => googlenet()],
     [
       "googlenet torchvision",
       () => googlenet({ variant: "torchvision" }),
@@ -122,4 +123,18 @@ for (
 
 Deno.test("tfjsModel() refuses AlexNet's grouped convolutions, which tfjs-layers cannot build", () => {
   assert.throws(() => tfjsModel(alexnet({ twoGpus: true })), /no grouped convolution/);
+});
+
+Deno.test("tfjsModel() rounds pools up as Caffe does: 13 -> 6 and 112 -> 56 with 3x3 windows at stride 2", () => {
+  for (const [n, want] of [[13, 6], [112, 56]]) {
+    const spec: ModelSpec = {
+      name: `pool${n}`,
+      input: [n, n, 2],
+      layers: [{ kind: "pool", name: "pool", op: "max", size: 3, stride: 2, ceil: true }],
+    };
+    assert.deepEqual([...summarize(spec).rows[1].output], [want, want, 2]);
+    const model = tfjsModel(spec);
+    assert.deepEqual(model.outputs[0].shape, [null, want, want, 2]);
+    model.dispose();
+  }
 });
