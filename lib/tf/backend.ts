@@ -10,6 +10,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+// tfjs-layers' bundle registers the gradients of every op (tfjs-core's own register_all_gradients.js uses
+// extensionless ESM imports that Deno cannot resolve), so that tf.grads and optimizers work
+import "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
