@@ -1,0 +1,413 @@
+/**
+ * `deno task bench [--quick] [--out DIR]`: the kit's conv paths and its peers from npm on the same
+ * workloads, in one process and one table.
+ *
+ * - conv forward and backward: x 100x31x31x3 with 25 3x3 filters at stride 2, pad 1; x 50x32x32x16 with 32
+ *   3x3 filters at stride 1, pad 1 (ms and GFLOP/s);
+ * - the ConvNetJS CIFAR-10 network: training at batch 32 and inference at batch 256 (images/s).
+ *
+ * Paths: the kit's naive and im2col layers (float64), stock tfjs cpu and wasm, tfjs wasm with the kit's
+ * conv gradients, and ConvNetJS. Every path is checked against the kit's naive float64 layer before it
+ * is timed (worst-element relative error below 1e-12 for float64 paths; for float32 ones below 1e-3 forward
+ * and 5e-3 backward, where dw sums N*H*W products: 51,200 in the second workload); times are medians after
+ * warm-up. `--quick` (what CI runs) shrinks batches and repetitions
+ * so that the whole run takes seconds. Results go to stdout as markdown and to DIR (default
+ * build/bench) as bench.md and bench.json.
+ *
+ * @module
+ */
+// deno-lint-ignore-file no-explicit-any
+import { parseArgs } from "node:util";
+import convnetjs from "convnetjs";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { relError } from "../lib/compare.ts";
+import { conv2dBackward, conv2dForward } from "../lib/layers/conv2d.ts";
+import { conv2dBackwardIm2col, conv2dForwardIm2col } from "../lib/layers/conv2d_im2col.ts";
+import { randn, Rng } from "../lib/random.ts";
+import type { Tensor } from "../lib/tensor.ts";
+import { setBackend, tf } from "../lib/tf/backend.ts";
+import { fromTf, toTf } from "../lib/tf/convert.ts";
+import { registerFastConvGrads } from "../lib/tf/fast_conv_grads.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { quick: { type: "boolean" }, out: { type: "string" } },
+});
+const quick = values.quick ?? false;
+const outDir = values.out ?? new URL("../build/bench", import.meta.url).pathname;
+const cj = convnetjs as any;
+
+interface Row {
+  workload: string;
+  path: string;
+  result: string;
+  value?: number;
+  unit?: string;
+  check?: string;
+}
+const rows: Row[] = [];
+let peakRss = 0;
+const sample = () => peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
+
+async function median(
+  f: () => unknown | Promise<unknown>,
+  reps: number,
+  warmup = 1,
+): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < warmup; i++) {
+    const t0 = performance.now();
+    await f();
+    // a path that takes seconds a call (stock tfjs-cpu's conv backward) is timed once more, not five times
+    if (performance.now() - t0 > 3000) reps = 1;
+  }
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await f();
+    times.push(performance.now() - t0);
+    sample();
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+function record(r: Row) {
+  rows.push(r);
+  console.error(`${r.workload} | ${r.path} | ${r.result}${r.check ? ` | ${r.check}` : ""}`);
+}
+
+// ---- conv forward and backward --------------------------------------------------------------------------
+interface ConvCase {
+  name: string;
+  x: number[];
+  w: number[];
+  stride: number;
+  pad: number;
+}
+const convCases: ConvCase[] = [
+  {
+    name: "conv x=100x31x31x3 w=3x3x3x25 s=2 p=1",
+    x: [quick ? 4 : 100, 31, 31, 3],
+    w: [3, 3, 3, 25],
+    stride: 2,
+    pad: 1,
+  },
+  {
+    name: "conv x=50x32x32x16 w=3x3x16x32 s=1 p=1",
+    x: [quick ? 2 : 50, 32, 32, 16],
+    w: [3, 3, 16, 32],
+    stride: 1,
+    pad: 1,
+  },
+];
+
+async function tfConv(c: ConvCase, x: Tensor, w: Tensor, dout: Tensor) {
+  const xt = toTf(x) as tf.Tensor4D, wt = toTf(w) as tf.Tensor4D, dt = toTf(dout) as tf.Tensor4D;
+  // both workloads' pads are what tfjs calls "same"; explicit pad arrays take a slower path in tfjs-wasm
+  const same = Math.ceil(c.x[1] / c.stride) === (c.x[1] - c.w[0] + 2 * c.pad) / c.stride + 1;
+  const pad = (same ? "same" : [[0, 0], [c.pad, c.pad], [c.pad, c.pad], [0, 0]]) as never;
+  const forward = () => tf.conv2d(xt, wt, c.stride, pad);
+  const backward = () =>
+    tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, pad), dt))
+    )([xt, wt]);
+  return { xt, wt, dt, forward, backward };
+}
+
+async function convBench(c: ConvCase) {
+  const rng = new Rng(1);
+  const x = randn(c.x, rng),
+    w = randn(c.w, rng),
+    b = { data: new Float64Array(c.w[3]), shape: [c.w[3]] };
+  const opts = { stride: c.stride, pad: c.pad };
+  const ref = conv2dForward(x, w, b, opts);
+  const dout = randn(ref.out.shape, rng);
+  const refGrads = conv2dBackward(dout, ref.cache);
+  const [, oh, ow, k] = ref.out.shape;
+  const gflop = 2 * c.x[0] * oh * ow * k * c.w[0] * c.w[1] * c.w[2] / 1e9;
+  const reps = quick ? 1 : 5;
+  const speed = (ms: number, flop: number) =>
+    `${ms.toFixed(1)} ms, ${(flop / ms * 1e3).toFixed(2)} GFLOP/s`;
+
+  const fwd = async (
+    path: string,
+    run: () => Promise<Tensor> | Tensor,
+    time: () => unknown,
+    tol: number,
+  ) => {
+    const e = relError(await run(), ref.out);
+    if (!(e < tol)) {
+      throw new Error(`${path} forward differs from the reference: relative error ${e}`);
+    }
+    const ms = await median(time, reps);
+    record({
+      workload: `${c.name} forward`,
+      path,
+      result: speed(ms, gflop),
+      value: gflop / ms * 1e3,
+      unit: "GFLOP/s",
+      check: `rel err ${e.toExponential(0)}`,
+    });
+  };
+  const bwd = async (
+    path: string,
+    run: () => Promise<[Tensor, Tensor]>,
+    time: () => unknown,
+    tol: number,
+  ) => {
+    const [dx, dw] = await run();
+    const e = Math.max(relError(dx, refGrads.dx), relError(dw, refGrads.dw));
+    if (!(e < tol)) {
+      throw new Error(`${path} backward differs from the reference: relative error ${e}`);
+    }
+    const ms = await median(time, reps);
+    record({
+      workload: `${c.name} backward`,
+      path,
+      result: speed(ms, 2 * gflop),
+      value: 2 * gflop / ms * 1e3,
+      unit: "GFLOP/s",
+      check: `rel err ${e.toExponential(0)}`,
+    });
+  };
+
+  await fwd("kit naive (f64)", () => ref.out, () => conv2dForward(x, w, b, opts), 1e-12);
+  await fwd(
+    "kit im2col (f64)",
+    () => conv2dForwardIm2col(x, w, b, opts).out,
+    () => conv2dForwardIm2col(x, w, b, opts),
+    1e-12,
+  );
+  await bwd(
+    "kit naive (f64)",
+    async () => [refGrads.dx, refGrads.dw],
+    () => conv2dBackward(dout, ref.cache),
+    1e-12,
+  );
+  const im = conv2dForwardIm2col(x, w, b, opts);
+  await bwd(
+    "kit im2col (f64)",
+    async () => {
+      const g = conv2dBackwardIm2col(dout, im.cache);
+      return [g.dx, g.dw];
+    },
+    () => conv2dBackwardIm2col(dout, im.cache),
+    1e-12,
+  );
+
+  for (const [backend, label] of [["cpu", "tfjs-cpu"], ["wasm", "tfjs-wasm (stock)"]] as const) {
+    await setBackend(backend);
+    const t = await tfConv(c, x, w, dout);
+    await fwd(
+      label,
+      async () => await fromTf(t.forward()),
+      () => tf.tidy(() => t.forward().dataSync()),
+      1e-3,
+    );
+    if (backend === "wasm" && !tf.getKernel("Conv2DBackpropFilter", "wasm")) {
+      record({
+        workload: `${c.name} backward`,
+        path: label,
+        result: "cannot run: tfjs-wasm has no Conv2DBackpropFilter kernel",
+      });
+    } else {
+      await bwd(
+        label,
+        async () => {
+          const [dx, dw] = t.backward();
+          return [await fromTf(dx), await fromTf(dw)];
+        },
+        () => tf.tidy(() => t.backward().forEach((g) => g.dataSync())),
+        5e-3,
+      );
+    }
+    tf.dispose([t.xt, t.wt, t.dt]);
+  }
+  return { x, w, dout, fwd, bwd, tfConvFor: () => tfConv(c, x, w, dout) };
+}
+
+// ---- the ConvNetJS CIFAR-10 network -----------------------------------------------------------------------
+function tfjsConvNetJsNet() {
+  return tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({
+        inputShape: [32, 32, 3],
+        filters: 16,
+        kernelSize: 5,
+        padding: "same",
+        activation: "relu",
+      }),
+      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
+      tfl.layers.conv2d({ filters: 20, kernelSize: 5, padding: "same", activation: "relu" }),
+      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
+      tfl.layers.conv2d({ filters: 20, kernelSize: 5, padding: "same", activation: "relu" }),
+      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 10 }),
+    ],
+  });
+}
+
+async function tfjsTraining(label: string, batch: number, steps: number) {
+  const model = tfjsConvNetJsNet();
+  const opt = tf.train.momentum(0.01, 0.9);
+  const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, "float32", 2);
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), "int32"), 10);
+  const step = () => {
+    const l = opt.minimize(
+      () => tf.losses.softmaxCrossEntropy(y, model.predict(x) as tf.Tensor) as tf.Scalar,
+      true,
+    )!;
+    l.dataSync();
+    l.dispose();
+  };
+  try {
+    const ms = await median(step, steps, 1);
+    record({
+      workload: `ConvNetJS net training, batch ${batch}`,
+      path: label,
+      result: `${(batch / ms * 1e3).toFixed(0)} images/s`,
+      value: batch / ms * 1e3,
+      unit: "images/s",
+    });
+  } catch (e) {
+    record({
+      workload: `ConvNetJS net training, batch ${batch}`,
+      path: label,
+      result: `cannot run: ${(e as Error).message.split("\n")[0].slice(0, 90)}`,
+    });
+  }
+  const xi = tf.randomNormal([quick ? 32 : 256, 32, 32, 3], 0, 1, "float32", 3);
+  const ms = await median(
+    () => tf.tidy(() => (model.predict(xi) as tf.Tensor).dataSync()),
+    quick ? 1 : 3,
+    1,
+  );
+  record({
+    workload: `ConvNetJS net inference, batch ${xi.shape[0]}`,
+    path: label,
+    result: `${(xi.shape[0] / ms * 1e3).toFixed(0)} images/s`,
+    value: xi.shape[0] / ms * 1e3,
+    unit: "images/s",
+  });
+  tf.dispose([x, y, xi]);
+  model.dispose();
+}
+
+function convnetjsRuns(batch: number) {
+  const net = new cj.Net();
+  net.makeLayers([
+    { type: "input", out_sx: 32, out_sy: 32, out_depth: 3 },
+    { type: "conv", sx: 5, filters: 16, stride: 1, pad: 2, activation: "relu" },
+    { type: "pool", sx: 2, stride: 2 },
+    { type: "conv", sx: 5, filters: 20, stride: 1, pad: 2, activation: "relu" },
+    { type: "pool", sx: 2, stride: 2 },
+    { type: "conv", sx: 5, filters: 20, stride: 1, pad: 2, activation: "relu" },
+    { type: "pool", sx: 2, stride: 2 },
+    { type: "softmax", num_classes: 10 },
+  ]);
+  const trainer = new cj.SGDTrainer(net, {
+    method: "sgd",
+    learning_rate: 0.01,
+    momentum: 0.9,
+    batch_size: batch,
+  });
+  const rng = new Rng(4);
+  const vol = new cj.Vol(32, 32, 3, 0.0);
+  for (let i = 0; i < vol.w.length; i++) vol.w[i] = rng.normal();
+  const n = quick ? batch : 4 * batch;
+  return async () => {
+    const ms = await median(
+      () => {
+        for (let i = 0; i < n; i++) trainer.train(vol, i % 10);
+      },
+      1,
+      0,
+    );
+    record({
+      workload: `ConvNetJS net training, batch ${batch}`,
+      path: "ConvNetJS 0.3.0",
+      result: `${(n / ms * 1e3).toFixed(0)} images/s`,
+      value: n / ms * 1e3,
+      unit: "images/s",
+    });
+    const m = quick ? 32 : 256;
+    const ims = await median(
+      () => {
+        for (let i = 0; i < m; i++) net.forward(vol, false);
+      },
+      1,
+      0,
+    );
+    record({
+      workload: `ConvNetJS net inference, batch ${quick ? 32 : 256}`,
+      path: "ConvNetJS 0.3.0",
+      result: `${(m / ims * 1e3).toFixed(0)} images/s`,
+      value: m / ims * 1e3,
+      unit: "images/s",
+    });
+  };
+}
+
+// ---- run ---------------------------------------------------------------------------------------------------
+const started = performance.now();
+const batch = 32;
+const benches = [];
+for (const c of convCases) benches.push(await convBench(c));
+
+await setBackend("cpu");
+await tfjsTraining("tfjs-cpu", quick ? 4 : batch, 1);
+await setBackend("wasm");
+await tfjsTraining("tfjs-wasm (stock)", quick ? 4 : batch, 1);
+await convnetjsRuns(batch)();
+
+// the kit's fast path: tfjs-wasm with the kit's conv gradients
+registerFastConvGrads();
+await setBackend("wasm");
+for (const b of benches) {
+  const t = await b.tfConvFor();
+  await b.bwd(
+    "tfjs-wasm + kit grads",
+    async () => {
+      const [dx, dw] = t.backward();
+      return [await fromTf(dx), await fromTf(dw)];
+    },
+    () => tf.tidy(() => t.backward().forEach((g) => g.dataSync())),
+    5e-3,
+  );
+  tf.dispose([t.xt, t.wt, t.dt]);
+}
+await tfjsTraining("tfjs-wasm + kit grads", batch, quick ? 2 : 20);
+
+// ---- report ------------------------------------------------------------------------------------------------
+const machine =
+  `${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`;
+const fastTrain = rows.find((r) =>
+  r.path === "tfjs-wasm + kit grads" && r.workload.startsWith("ConvNetJS net training")
+);
+const ratios = rows.filter((r) =>
+  r.workload === fastTrain?.workload && r.path !== fastTrain?.path && r.value
+)
+  .map((r) => `${(fastTrain!.value! / r.value!).toFixed(0)}x ${r.path}`);
+const md = [
+  `# convkit benchmark${
+    quick ? " (quick: small batches, one repetition; not for comparison)" : ""
+  }`,
+  "",
+  `${new Date().toISOString().slice(0, 10)}, ${machine}, peak RSS ${
+    (peakRss / 2 ** 20).toFixed(0)
+  } MiB, ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  "",
+  "| workload | path | result | check |",
+  "|---|---|---|---|",
+  ...rows.map((r) => `| ${r.workload} | ${r.path} | ${r.result} | ${r.check ?? ""} |`),
+  "",
+  fastTrain ? `Training with the kit's fast path: ${fastTrain.result}; ${ratios.join(", ")}.` : "",
+].join("\n");
+console.log(md);
+await Deno.mkdir(outDir, { recursive: true });
+await Deno.writeTextFile(`${outDir}/bench.md`, md + "\n");
+await Deno.writeTextFile(
+  `${outDir}/bench.json`,
+  JSON.stringify({ quick, machine, peakRss, rows }, null, 2) + "\n",
+);
