@@ -101,7 +101,7 @@ const convCases: ConvCase[] = [
   },
 ];
 
-async function tfConv(c: ConvCase, x: Tensor, w: Tensor, dout: Tensor) {
+function tfConv(c: ConvCase, x: Tensor, w: Tensor, dout: Tensor) {
   const xt = toTf(x) as tf.Tensor4D, wt = toTf(w) as tf.Tensor4D, dt = toTf(dout) as tf.Tensor4D;
   // both workloads' pads are what tfjs calls "same"; explicit pad arrays take a slower path in tfjs-wasm
   const same = Math.ceil(c.x[1] / c.stride) === (c.x[1] - c.w[0] + 2 * c.pad) / c.stride + 1;
@@ -180,16 +180,16 @@ async function convBench(c: ConvCase) {
   );
   await bwd(
     "kit naive (f64)",
-    async () => [refGrads.dx, refGrads.dw],
+    () => Promise.resolve([refGrads.dx, refGrads.dw] as [Tensor, Tensor]),
     () => conv2dBackward(dout, ref.cache),
     1e-12,
   );
   const im = conv2dForwardIm2col(x, w, b, opts);
   await bwd(
     "kit im2col (f64)",
-    async () => {
+    () => {
       const g = conv2dBackwardIm2col(dout, im.cache);
-      return [g.dx, g.dw];
+      return Promise.resolve([g.dx, g.dw] as [Tensor, Tensor]);
     },
     () => conv2dBackwardIm2col(dout, im.cache),
     1e-12,
@@ -197,7 +197,7 @@ async function convBench(c: ConvCase) {
 
   for (const [backend, label] of [["cpu", "tfjs-cpu"], ["wasm", "tfjs-wasm (stock)"]] as const) {
     await setBackend(backend);
-    const t = await tfConv(c, x, w, dout);
+    const t = tfConv(c, x, w, dout);
     await fwd(
       label,
       async () => await fromTf(t.forward()),
@@ -365,7 +365,7 @@ await convnetjsRuns(batch)();
 registerFastConvGrads();
 await setBackend("wasm");
 for (const b of benches) {
-  const t = await b.tfConvFor();
+  const t = b.tfConvFor();
   await b.bwd(
     "tfjs-wasm + kit grads",
     async () => {
