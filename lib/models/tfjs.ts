@@ -75,7 +75,7 @@ function convBlock(
   return { x, vol: [windowOut(h, fh, stride, pad), windowOut(w, fw, stride, pad), k] };
 }
 
-function apply(l: Layer, ctx: Ctx, isLast: boolean): Ctx {
+function apply(l: Layer, ctx: Ctx, isLast: boolean, logits = false): Ctx {
   const id = `${safe(l.name)}_${++uid}`;
   const [h, w, d] = ctx.vol;
   switch (l.kind) {
@@ -165,6 +165,15 @@ function apply(l: Layer, ctx: Ctx, isLast: boolean): Ctx {
       };
     case "softmax": {
       if (!isLast) return ctx;
+      if (logits) {
+        // scores before softmax, flattened, for training with a softmax cross-entropy loss
+        return {
+          x: tfl.layers.reshape({ targetShape: [h * w * d], name: `${id}_logits` }).apply(
+            ctx.x,
+          ) as SymbolicTensor,
+          vol: ctx.vol,
+        };
+      }
       // softmax over the depth at every position (one position after an FC layer, 19x19 for AlphaGo)
       const flat = tfl.layers.reshape({ targetShape: [h * w * d], name: `${id}_flat` }).apply(
         ctx.x,
@@ -235,14 +244,15 @@ function apply(l: Layer, ctx: Ctx, isLast: boolean): Ctx {
 
 /**
  * The spec as a tfjs `LayersModel` taking `[N, H, W, C]` inputs. Its parameter count is checked against
- * the spec's summary before it is returned.
+ * the spec's summary before it is returned. With `logits: true` a final softmax is left out (for training
+ * with `trainTfjs`, whose loss applies it).
  *
  * @throws {RangeError} for layers tfjs-layers cannot build (grouped convolutions)
  */
-export function tfjsModel(spec: ModelSpec): tfl.LayersModel {
+export function tfjsModel(spec: ModelSpec, opts: { logits?: boolean } = {}): tfl.LayersModel {
   const input = tfl.input({ shape: [...spec.input], name: `${safe(spec.name)}_input_${++uid}` });
   let ctx: Ctx = { x: input, vol: spec.input };
-  spec.layers.forEach((l, i) => ctx = apply(l, ctx, i === spec.layers.length - 1));
+  spec.layers.forEach((l, i) => ctx = apply(l, ctx, i === spec.layers.length - 1, opts.logits));
   const model = tfl.model({ inputs: input, outputs: ctx.x, name: safe(spec.name) });
   const expected = summarize(spec).totals.allParams;
   if (model.countParams() !== expected) {
