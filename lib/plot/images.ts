@@ -95,7 +95,10 @@ export async function imageGrid(
   const rows = Math.ceil(tiles.length / cols);
   const hasLabels = tiles.some((t) => t.label);
   const gap = 6, labelH = hasLabels ? 16 : 0, titleH = opts.title ? 26 : 0;
-  const cellW = Math.max(tw * scale, hasLabels ? 40 : 0) + gap, cellH = th * scale + labelH + gap;
+  // wide enough for the longest caption (about 6 px a character at font size 10)
+  const labelW = Math.max(0, ...tiles.map((t) => (t.label?.length ?? 0) * 6));
+  const cellW = Math.max(tw * scale, labelW, hasLabels ? 40 : 0) + gap,
+    cellH = th * scale + labelH + gap;
   const width = cols * cellW + gap, height = titleH + rows * cellH + gap;
   const parts: string[] = [];
   if (opts.title) {
@@ -107,7 +110,8 @@ export async function imageGrid(
   }
   for (let i = 0; i < tiles.length; i++) {
     const t = tiles[i];
-    const x = gap + (i % cols) * cellW, y = titleH + gap + Math.floor(i / cols) * cellH;
+    const x = gap + (i % cols) * cellW + (cellW - gap - t.width * scale) / 2;
+    const y = titleH + gap + Math.floor(i / cols) * cellH;
     const png = await encodePng(upscale(t, scale), t.width * scale, t.height * scale);
     parts.push(
       `<image x="${x}" y="${y}" width="${t.width * scale}" height="${
