@@ -19,9 +19,10 @@
 // deno-lint-ignore-file no-explicit-any
 import { parseArgs } from "node:util";
 import convnetjs from "convnetjs";
-import * as tfl from "@tensorflow/tfjs-layers";
 import { relError } from "../lib/compare.ts";
 import { conv2dBackward, conv2dForward } from "../lib/layers/conv2d.ts";
+import { tfjsModel } from "../lib/models/tfjs.ts";
+import { convnetjsCifar10 } from "../lib/models/zoo.ts";
 import { conv2dBackwardIm2col, conv2dForwardIm2col } from "../lib/layers/conv2d_im2col.ts";
 import { randn, Rng } from "../lib/random.ts";
 import type { Tensor } from "../lib/tensor.ts";
@@ -228,24 +229,7 @@ async function convBench(c: ConvCase) {
 
 // ---- the ConvNetJS CIFAR-10 network -----------------------------------------------------------------------
 function tfjsConvNetJsNet() {
-  return tfl.sequential({
-    layers: [
-      tfl.layers.conv2d({
-        inputShape: [32, 32, 3],
-        filters: 16,
-        kernelSize: 5,
-        padding: "same",
-        activation: "relu",
-      }),
-      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-      tfl.layers.conv2d({ filters: 20, kernelSize: 5, padding: "same", activation: "relu" }),
-      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-      tfl.layers.conv2d({ filters: 20, kernelSize: 5, padding: "same", activation: "relu" }),
-      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-      tfl.layers.flatten(),
-      tfl.layers.dense({ units: 10 }),
-    ],
-  });
+  return tfjsModel(convnetjsCifar10(), { logits: true });
 }
 
 async function tfjsTraining(label: string, batch: number, steps: number) {

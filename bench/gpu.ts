@@ -12,42 +12,17 @@
  * @module
  */
 import * as tfl from "@tensorflow/tfjs-layers";
+import { tfjsModel } from "../lib/models/tfjs.ts";
+import { convnetjsCifar10 } from "../lib/models/zoo.ts";
 import { gpuAdapterInfo, setBackend, tf } from "../lib/tf/backend.ts";
+import { seedWeights } from "../lib/train/trainer.ts";
 
 const quick = Deno.args.includes("--quick");
 
 function convnetjsNet() {
-  return tfl.sequential({
-    layers: [
-      tfl.layers.conv2d({
-        inputShape: [32, 32, 3],
-        filters: 16,
-        kernelSize: 5,
-        padding: "same",
-        activation: "relu",
-        kernelInitializer: tfl.initializers.heNormal({ seed: 1 }),
-      }),
-      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-      tfl.layers.conv2d({
-        filters: 20,
-        kernelSize: 5,
-        padding: "same",
-        activation: "relu",
-        kernelInitializer: tfl.initializers.heNormal({ seed: 2 }),
-      }),
-      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-      tfl.layers.conv2d({
-        filters: 20,
-        kernelSize: 5,
-        padding: "same",
-        activation: "relu",
-        kernelInitializer: tfl.initializers.heNormal({ seed: 3 }),
-      }),
-      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-      tfl.layers.flatten(),
-      tfl.layers.dense({ units: 10, kernelInitializer: tfl.initializers.heNormal({ seed: 4 }) }),
-    ],
-  });
+  const model = tfjsModel(convnetjsCifar10(), { logits: true });
+  seedWeights(model, 1);
+  return model;
 }
 
 function vggStyle() {
@@ -78,7 +53,7 @@ function vggStyle() {
 }
 
 async function oneStepLoss(
-  make: () => tfl.Sequential,
+  make: () => tfl.LayersModel,
   batch: number,
   backend: string,
 ): Promise<number> {
@@ -95,7 +70,7 @@ async function oneStepLoss(
   return v;
 }
 
-async function profileNet(name: string, make: () => tfl.Sequential, batch: number) {
+async function profileNet(name: string, make: () => tfl.LayersModel, batch: number) {
   const checkBatch = quick ? 4 : 16;
   const ref = await oneStepLoss(make, checkBatch, "cpu");
   const gpu = await oneStepLoss(make, checkBatch, "webgpu");

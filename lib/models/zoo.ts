@@ -311,3 +311,40 @@ export function smallNet(opts: { allConv?: boolean } = {}): ModelSpec {
   layers.push({ kind: "softmax", name: "softmax" });
   return { name: opts.allConv ? "all-conv net" : "conv-pool net", input: [32, 32, 3], layers };
 }
+
+/**
+ * The ConvNetJS CIFAR-10 demo network that the lecture points to: conv 5x5 16 filters, pool, conv 5x5 20, pool,
+ * conv 5x5 20, pool (all convs padded to keep their size, with ReLU), FC 10, softmax.
+ *
+ * @example
+ * ```ts
+ * import { convnetjsCifar10 } from "convkit/models/zoo.ts";
+ * import { summarize } from "convkit/models/summary.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(summarize(convnetjsCifar10()).rows.at(-2)!.output, [1, 1, 10]);
+ * ```
+ * @see ../../notebooks/17_cifar10_demo.ipynb
+ */
+export function convnetjsCifar10(): ModelSpec {
+  const c = (name: string, filters: number): Layer => ({
+    kind: "conv",
+    name,
+    filters,
+    size: 5,
+    pad: "same",
+  });
+  return {
+    name: "ConvNetJS CIFAR-10 net",
+    input: [32, 32, 3],
+    layers: [
+      c("conv1", 16),
+      maxPool("pool1", 2, 2),
+      c("conv2", 20),
+      maxPool("pool2", 2, 2),
+      c("conv3", 20),
+      maxPool("pool3", 2, 2),
+      fc("fc 10", 10, false),
+      { kind: "softmax", name: "softmax" },
+    ],
+  };
+}

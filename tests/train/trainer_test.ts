@@ -6,6 +6,8 @@ import {
   threeLayerConvNetInit,
   threeLayerConvNetLoss,
 } from "convkit/models/three_layer_convnet.ts";
+import { tfjsModel } from "convkit/models/tfjs.ts";
+import { convnetjsCifar10 } from "convkit/models/zoo.ts";
 import { randLabels, randn, Rng } from "convkit/random.ts";
 import { setBackend, tf } from "convkit/tf/backend.ts";
 import { fromTf } from "convkit/tf/convert.ts";
@@ -107,24 +109,7 @@ Deno.test({
   fn: async () => {
     await setBackend("wasm");
     const split = await loadCifar10("test", { limit: 100 });
-    const model = tfl.sequential({
-      layers: [
-        tfl.layers.conv2d({
-          inputShape: [32, 32, 3],
-          filters: 16,
-          kernelSize: 5,
-          padding: "same",
-          activation: "relu",
-        }),
-        tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-        tfl.layers.conv2d({ filters: 20, kernelSize: 5, padding: "same", activation: "relu" }),
-        tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-        tfl.layers.conv2d({ filters: 20, kernelSize: 5, padding: "same", activation: "relu" }),
-        tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-        tfl.layers.flatten(),
-        tfl.layers.dense({ units: 10 }),
-      ],
-    });
+    const model = tfjsModel(convnetjsCifar10(), { logits: true });
     seedWeights(model, 1);
     const data: Split = {
       images: split.images,
