@@ -45,6 +45,11 @@ export const CIFAR10_CLASSES = [
 
 const RECORD = 1 + 3 * 1024;
 
+/** Whether a tar member is the file `file` (at the top or in a folder such as cifar-10-batches-bin/). */
+function isMember(name: string, file: string): boolean {
+  return name === file || name.endsWith(`/${file}`);
+}
+
 /** The kit's dataset cache: `$CONVKIT_DATA`, else `datasets/cache/` in the kit (git-ignored). */
 export function dataCacheDir(): string {
   return Deno.env.get("CONVKIT_DATA") ?? new URL("../../datasets/cache", import.meta.url).pathname;
@@ -121,7 +126,7 @@ export async function readCifar10Batch(
   const file = await Deno.open(archive);
   const members = await readTarMembers(
     file.readable,
-    (name) => name.endsWith(`/${batch}`) || name === batch,
+    (name) => isMember(name, batch),
   );
   const bytes = [...members.values()][0];
   if (!bytes) throw new Error(`readCifar10Batch: ${archive} has no ${batch}`);
@@ -146,7 +151,7 @@ export async function checkCifar10Archive(path: string): Promise<Cifar10Check> {
     const file = await Deno.open(path);
     members = await readTarMembers(
       file.readable,
-      (n) => wanted.some((w) => n.endsWith(`/${w}`) || n === w),
+      (n) => wanted.some((w) => isMember(n, w)),
     );
   } catch (e) {
     return { ok: false, problems: [`not a readable .tar.gz: ${(e as Error).message}`] };
@@ -255,9 +260,9 @@ export async function loadCifar10(
   const file = await Deno.open(archive);
   const members = await readTarMembers(
     file.readable,
-    (n) => names.some((w) => n.endsWith(`/${w}`) || n === w),
+    (n) => names.some((w) => isMember(n, w)),
   );
-  const parts = names.map((w) => [...members].find(([k]) => k.endsWith(`/${w}`) || k === w)?.[1]);
+  const parts = names.map((w) => [...members].find(([k]) => isMember(k, w))?.[1]);
   if (parts.some((p) => !p)) {
     throw new Error(`${archive} lacks ${names.filter((_, i) => !parts[i]).join(", ")}`);
   }

@@ -8,14 +8,8 @@
 import { type ChannelStats, makeBatch } from "../data/batch.ts";
 import { Rng } from "../random.ts";
 import type { Tensor } from "../tensor.ts";
-import {
-  LrSchedule,
-  type OptimizerConfig,
-  type OptimizerState,
-  type Schedule,
-  step,
-} from "./optim.ts";
-import type { HistoryEntry, Split } from "./trainer.ts";
+import { LrSchedule, type OptimizerState, step } from "./optim.ts";
+import type { BaseTrainOptions, HistoryEntry, Split } from "./trainer.ts";
 
 /** Parameters by name (an interface such as ThreeLayerConvNetParams will do). */
 export type Params<P> = { [K in keyof P]: Tensor };
@@ -27,18 +21,8 @@ export type LossFn<P extends Params<P>> = (
   y?: ArrayLike<number>,
 ) => { scores: Tensor; loss?: number; grads?: P };
 
-/** Options of `trainTeaching`. */
-export interface TeachingTrainOptions {
-  epochs: number;
-  batchSize: number;
-  optimizer: OptimizerConfig;
-  schedule?: Schedule;
-  seed: number;
-  /** Per-channel normalization (e.g. `channelStats` of the training images); else scale to [0, 1]. */
-  stats?: ChannelStats;
-  validation?: Split;
-  onEpoch?: (entry: HistoryEntry) => void | Promise<void>;
-}
+/** Options of `trainTeaching`: those of `trainTfjs` without augmentation or per-batch callbacks. */
+export type TeachingTrainOptions = BaseTrainOptions;
 
 function accuracy<P extends Params<P>>(
   loss: LossFn<P>,

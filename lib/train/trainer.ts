@@ -35,18 +35,23 @@ export interface HistoryEntry {
   imagesPerSecond: number;
 }
 
-/** What `trainTfjs` takes. */
-export interface TrainOptions {
+/** What both trainers take: length, batches, update rule, schedule, seed, normalization, validation. */
+export interface BaseTrainOptions {
   epochs: number;
   batchSize: number;
   optimizer: OptimizerConfig;
   schedule?: Schedule;
-  /** Seeds the batch order and the augmentation. */
+  /** Seeds the batch order (and the augmentation). */
   seed: number;
   /** Per-channel normalization (e.g. from `channelStats` of the training images); else scale to [0, 1]. */
   stats?: ChannelStats;
-  augment?: { cropPad?: number; flip?: boolean };
   validation?: Split;
+  onEpoch?: (entry: HistoryEntry) => void | Promise<void>;
+}
+
+/** What `trainTfjs` takes. */
+export interface TrainOptions extends BaseTrainOptions {
+  augment?: { cropPad?: number; flip?: boolean };
   /** Restore the weights of the epoch with the best validation accuracy at the end (default true). */
   keepBest?: boolean;
   /** Stop an epoch after this many batches (a short "class-size" run). */
