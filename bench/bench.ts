@@ -28,7 +28,7 @@ import { randn, Rng } from "../lib/random.ts";
 import type { Tensor } from "../lib/tensor.ts";
 import { setBackend, tf } from "../lib/tf/backend.ts";
 import { fromTf, toTf } from "../lib/tf/convert.ts";
-import { registerFastConvGrads } from "../lib/tf/fast_conv_grads.ts";
+import { registerFastGrads } from "../lib/tf/fast_grads.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -346,7 +346,7 @@ await tfjsTraining("tfjs-wasm (stock)", quick ? 4 : batch, 1);
 await convnetjsRuns(batch)();
 
 // the kit's fast path: tfjs-wasm with the kit's conv gradients
-registerFastConvGrads();
+registerFastGrads();
 await setBackend("wasm");
 for (const b of benches) {
   const t = b.tfConvFor();

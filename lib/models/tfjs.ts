@@ -52,13 +52,18 @@ function convBlock(
   else if (pad > 0) {
     x = tfl.layers.zeroPadding2d({ padding: pad, name: `${id}_pad` }).apply(x) as SymbolicTensor;
   }
-  const bn = opts.bn ?? false;
+  const bn = opts.bn ?? false, relu = opts.relu ?? true;
+  // conv + ReLU as one layer: tfjs then runs them as one fused kernel for inference and, while recording
+  // gradients, as separate ops whose gradients are taken only where needed (a fused conv's gradient also
+  // computes the input gradient of the first layer, which training throws away)
+  const fuseRelu = relu && !bn;
   x = tfl.layers.conv2d({
     filters: k,
     kernelSize: [fh, fw],
     strides: stride,
     padding,
     useBias: opts.bias ?? !bn,
+    activation: fuseRelu ? "relu" : "linear",
     name: `${id}_conv`,
   }).apply(x) as SymbolicTensor;
   if (bn) {
@@ -66,7 +71,7 @@ function convBlock(
       x,
     ) as SymbolicTensor;
   }
-  if (opts.relu ?? true) {
+  if (relu && !fuseRelu) {
     x = tfl.layers.activation({ activation: "relu", name: `${id}_relu` }).apply(
       x,
     ) as SymbolicTensor;

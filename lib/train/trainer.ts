@@ -4,7 +4,7 @@
  * accuracy, the best validation weights kept, and callbacks for progress bars and live curves.
  *
  * The model must output logits (no softmax): the loss is softmax cross-entropy. On the wasm backend, call
- * `registerFastConvGrads()` first (tfjs-wasm cannot train conv layers without it).
+ * `registerFastGrads()` first (tfjs-wasm cannot train conv layers without it).
  *
  * @module
  */

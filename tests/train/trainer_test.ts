@@ -11,11 +11,11 @@ import { convnetjsCifar10 } from "convkit/models/zoo.ts";
 import { randLabels, randn, Rng } from "convkit/random.ts";
 import { setBackend, tf } from "convkit/tf/backend.ts";
 import { fromTf } from "convkit/tf/convert.ts";
-import { registerFastConvGrads } from "convkit/tf/fast_conv_grads.ts";
+import { registerFastGrads } from "convkit/tf/fast_grads.ts";
 import { loadModel, saveModel } from "convkit/train/checkpoint.ts";
 import { evaluate, seedWeights, type Split, trainTfjs } from "convkit/train/trainer.ts";
 
-registerFastConvGrads();
+registerFastGrads();
 
 function smallNet() {
   return tfl.sequential({

@@ -1,0 +1,371 @@
+/**
+ * Fast training kernels for the tfjs wasm backend. tfjs-wasm 4.22 lacks `Conv2DBackpropFilter`, so stock
+ * tfjs-wasm cannot train a ConvNet, and runs `Conv2DBackpropInput` and `MaxPoolGrad` as slow loops.
+ * `registerFastGrads()` registers the kit's versions of all three:
+ *
+ * - filter gradient: one forward convolution by XNNPACK (the wasm backend's SIMD engine) of x with its
+ *   batch and channel axes swapped, by dy as the filter (`filterGradByConv`); where a strided convolution
+ *   leaves input rows unused it falls back to `dW[F*F*C, K] = colsᵀ · dy`, with the transposed im2col
+ *   matrix `colsᵀ [F*F*C, N*H'*W']` written by the kit (tfjs-wasm's matMul with its `transposeA` flag runs
+ *   ~10x slower than on a matrix that is already transposed) and one `BatchMatMul`;
+ * - input gradient at stride 1: a forward convolution of `dy` with the filters flipped 180° and their
+ *   input/output channels swapped, padded by `F - 1 - P`; other strides keep the stock kernel;
+ * - max-pool gradient: one pass in JavaScript over the windows, all channels of a pixel at once.
+ *
+ * The gradients are checked against the kit's float64 teaching layers in tests/tf/fast_grads_test.ts.
+ *
+ * @module
+ */
+import { tf } from "./backend.ts";
+
+type Info = tf.TensorInfo;
+interface WasmBackend {
+  readSync(dataId: object): Float32Array;
+  write(values: Float32Array, shape: number[], dtype: string): object;
+  disposeData(dataId: object, force?: boolean): boolean;
+  /** A new tensor in the wasm heap (uninitialized). */
+  makeOutput(shape: number[], dtype: string): Info;
+  /** A view of a tensor's bytes in the wasm heap, valid until the heap grows. */
+  typedArrayFromHeap(info: Info): Float32Array;
+}
+
+/**
+ * The max-pool gradient: each window's upstream gradient goes to its largest input (the first one on a
+ * tie, as tfjs's own kernels do), summed where windows overlap. One pass over the windows with all
+ * channels of a pixel at once (NHWC keeps them adjacent); tfjs-wasm's stock MaxPoolGrad took ~4x longer.
+ */
+export function maxPoolGrad(
+  dy: Float32Array,
+  x: Float32Array,
+  dx: Float32Array,
+  info: tf.backend_util.Conv2DInfo,
+): void {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } =
+    info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const { top, left } = info.padInfo;
+  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0) {
+    maxPoolGrad2x2(dy, x, dx, n, h, w, c, oh, ow);
+    return;
+  }
+  dx.fill(0);
+  const best = new Float32Array(c), at = new Int32Array(c);
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      const h0 = Math.max(0, i * sh - top), h1 = Math.min(h, i * sh - top + fh);
+      for (let j = 0; j < ow; j++) {
+        const w0 = Math.max(0, j * sw - left), w1 = Math.min(w, j * sw - left + fw);
+        best.fill(-Infinity);
+        at.fill(-1);
+        for (let y = h0; y < h1; y++) {
+          for (let z = w0; z < w1; z++) {
+            const base = ((b * h + y) * w + z) * c;
+            for (let ch = 0; ch < c; ch++) {
+              const v = x[base + ch];
+              if (v > best[ch] || at[ch] < 0) {
+                best[ch] = v;
+                at[ch] = base + ch;
+              }
+            }
+          }
+        }
+        const g = ((b * oh + i) * ow + j) * c;
+        for (let ch = 0; ch < c; ch++) if (at[ch] >= 0) dx[at[ch]] += dy[g + ch];
+      }
+    }
+  }
+}
+
+/**
+ * `colsᵀ`: for every filter tap (a, q) and channel c, one row holding that input value for every output
+ * position (n, oh, ow); zeros where the tap falls in the padding.
+ */
+export function im2colTransposed(
+  x: Float32Array,
+  info: tf.backend_util.Conv2DInfo,
+): Float32Array {
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    filterHeight: fh,
+    filterWidth: fw,
+  } = info;
+  const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
+  const { top, left } = info.padInfo;
+  const rows = n * oh * ow;
+  const out = new Float32Array(fh * fw * c * rows);
+  for (let a = 0; a < fh; a++) {
+    for (let q = 0; q < fw; q++) {
+      for (let ch = 0; ch < c; ch++) {
+        const base = ((a * fw + q) * c + ch) * rows;
+        for (let b = 0; b < n; b++) {
+          for (let i = 0; i < oh; i++) {
+            const ih = i * sh - top + a;
+            if (ih < 0 || ih >= h) continue;
+            const rowBase = base + (b * oh + i) * ow;
+            const src = (b * h + ih) * w;
+            for (let j = 0; j < ow; j++) {
+              const iw = j * sw - left + q;
+              if (iw >= 0 && iw < w) out[rowBase + j] = x[(src + iw) * c + ch];
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function convInfo(x: Info, filterShape: number[], attrs: Record<string, unknown>) {
+  return tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number],
+    (attrs.dilations ?? 1) as number,
+    attrs.pad as "same",
+    attrs.dimRoundingMode as "floor" | undefined,
+    false,
+    tf.backend_util.convertConv2DDataFormat((attrs.dataFormat ?? "NHWC") as "NHWC"),
+  );
+}
+
+/** The common case, 2x2 windows at stride 2 without padding: every input pixel is in at most one window. */
+function maxPoolGrad2x2(
+  dy: Float32Array,
+  x: Float32Array,
+  dx: Float32Array,
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  oh: number,
+  ow: number,
+): void {
+  // rows and columns past the last window (odd sizes) get no gradient
+  if (h !== 2 * oh || w !== 2 * ow) dx.fill(0);
+  const row = w * c;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        const p0 = ((b * h + 2 * i) * w + 2 * j) * c, p1 = p0 + c, p2 = p0 + row, p3 = p2 + c;
+        const g = ((b * oh + i) * ow + j) * c;
+        for (let ch = 0; ch < c; ch++) {
+          const v0 = x[p0 + ch], v1 = x[p1 + ch], v2 = x[p2 + ch], v3 = x[p3 + ch];
+          // the first maximum in window order, as tfjs's kernels pick it
+          let m = v0, k = 0;
+          if (v1 > m) {
+            m = v1;
+            k = 1;
+          }
+          if (v2 > m) {
+            m = v2;
+            k = 2;
+          }
+          if (v3 > m) k = 3;
+          const d = dy[g + ch];
+          dx[p0 + ch] = k === 0 ? d : 0;
+          dx[p1 + ch] = k === 1 ? d : 0;
+          dx[p2 + ch] = k === 2 ? d : 0;
+          dx[p3 + ch] = k === 3 ? d : 0;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The pads of the "swapped" convolution that computes the filter gradient (see `filterGradByConv`), or
+ * undefined when it does not apply: the output must come out exactly `F x F`, which fails only when a
+ * strided convolution left input rows or columns unused past its last window.
+ */
+function swappedConvPads(info: tf.backend_util.Conv2DInfo): number[][] | undefined {
+  const { top, left } = info.padInfo;
+  const bottom = info.filterHeight + info.strideHeight * (info.outHeight - 1) - info.inHeight - top;
+  const right = info.filterWidth + info.strideWidth * (info.outWidth - 1) - info.inWidth - left;
+  if (bottom < 0 || right < 0) return undefined;
+  return [[0, 0], [top, bottom], [left, right], [0, 0]];
+}
+
+/**
+ * The filter gradient as one forward convolution: `dW[a, q, c, k] = Σ_{n,i,j} x[n, s·i+a-P, s·j+q-P, c] ·
+ * dy[n, i, j, k]` is a convolution of x with the batch and channel axes swapped (`[C, H, W, N]`, "images"
+ * are the input channels, "channels" the batch) by dy as the filter (`[H', W', N, K]`), dilated by the
+ * stride, whose `F x F` output is dW with C first. Two cheap transposes around XNNPACK's convolution
+ * replace the im2col matrix that the matrix-product route must write (3x faster on the ConvNetJS net).
+ */
+function filterGradByConv(
+  x: Info,
+  dy: Info,
+  info: tf.backend_util.Conv2DInfo,
+  pad: number[][],
+  backend: unknown,
+  transpose: tf.KernelConfig,
+  conv2d: tf.KernelConfig,
+): Info {
+  const be = backend as WasmBackend;
+  const run = (kernel: tf.KernelConfig, inputs: Record<string, Info>, attrs: object) =>
+    kernel.kernelFunc({
+      inputs,
+      backend: backend as tf.KernelBackend,
+      attrs: attrs as tf.NamedAttrMap,
+    }) as Info;
+  const xT = run(transpose, { x }, { perm: [3, 1, 2, 0] }); // [C, H, W, N]
+  const dyT = run(transpose, { x: dy }, { perm: [1, 2, 0, 3] }); // [H', W', N, K]
+  const out = run(conv2d, { x: xT, filter: dyT }, {
+    strides: 1,
+    pad,
+    dataFormat: "NHWC",
+    dilations: [info.strideHeight, info.strideWidth],
+  }); // [C, F, F, K]
+  be.disposeData(xT.dataId);
+  be.disposeData(dyT.dataId);
+  const dw = run(transpose, { x: out }, { perm: [1, 2, 0, 3] }); // [F, F, C, K]
+  be.disposeData(out.dataId);
+  return dw;
+}
+
+let registered = false;
+
+/**
+ * Registers the fast gradients for the wasm backend (once; later calls do nothing). Returns whether the
+ * stock kernels were replaced.
+ */
+export function registerFastGrads(): boolean {
+  if (registered) return false;
+  const stockInput = tf.getKernel("Conv2DBackpropInput", "wasm");
+  const batchMatMul = tf.getKernel("BatchMatMul", "wasm");
+  const conv2d = tf.getKernel("Conv2D", "wasm");
+  const transpose = tf.getKernel("Transpose", "wasm");
+  if (!batchMatMul || !conv2d || !transpose) {
+    throw new Error(
+      "registerFastGrads: the wasm backend's BatchMatMul/Conv2D/Transpose kernels are missing",
+    );
+  }
+
+  if (tf.getKernel("Conv2DBackpropFilter", "wasm")) {
+    tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
+  }
+  tf.registerKernel({
+    kernelName: "Conv2DBackpropFilter",
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, dy } = inputs as { x: Info; dy: Info };
+      const filterShape = (attrs as { filterShape: number[] }).filterShape;
+      const info = convInfo(x, filterShape, attrs as Record<string, unknown>);
+      if (info.dilationHeight !== 1 || info.dilationWidth !== 1) {
+        throw new Error("Conv2DBackpropFilter: dilations are not supported");
+      }
+      const be = backend as unknown as WasmBackend;
+      const swapped = swappedConvPads(info);
+      if (swapped) {
+        return filterGradByConv(x, dy, info, swapped, backend, transpose, conv2d);
+      }
+      const rows = info.batchSize * info.outHeight * info.outWidth;
+      const p = info.filterHeight * info.filterWidth * info.inChannels;
+      const colsId = be.write(im2colTransposed(be.readSync(x.dataId), info), [p, rows], "float32");
+      const product = batchMatMul.kernelFunc({
+        inputs: {
+          a: { dataId: colsId, shape: [1, p, rows], dtype: "float32" },
+          b: { dataId: dy.dataId, shape: [1, rows, info.outChannels], dtype: "float32" },
+        },
+        backend,
+        attrs: { transposeA: false, transposeB: false },
+      }) as Info;
+      be.disposeData(colsId);
+      return { dataId: product.dataId, shape: filterShape, dtype: "float32" };
+    },
+  });
+
+  if (stockInput) tf.unregisterKernel("Conv2DBackpropInput", "wasm");
+  tf.registerKernel({
+    kernelName: "Conv2DBackpropInput",
+    backendName: "wasm",
+    // the stock kernel binds its wasm function when the backend starts: keep that for the strided case
+    ...(stockInput?.setupFunc ? { setupFunc: stockInput.setupFunc } : {}),
+    kernelFunc: (args) => {
+      const { inputs, backend, attrs } = args;
+      const { dy, filter } = inputs as { dy: Info; filter: Info };
+      const inputShape = (attrs as { inputShape: number[] }).inputShape;
+      const x = { dataId: dy.dataId, shape: inputShape, dtype: "float32" } as Info;
+      const info = convInfo(x, filter.shape, attrs as Record<string, unknown>);
+      const unitStride = info.strideHeight === 1 && info.strideWidth === 1 &&
+        info.dilationHeight === 1 &&
+        info.dilationWidth === 1;
+      if (!unitStride) {
+        if (!stockInput) {
+          throw new Error("Conv2DBackpropInput: strides other than 1 need the stock kernel");
+        }
+        return stockInput.kernelFunc(args);
+      }
+      // dx = conv(dy, W flipped 180° with C_in and K swapped), padded so that dx has the input's size
+      const be = backend as unknown as WasmBackend;
+      const [fh, fw, c, k] = filter.shape;
+      const w = be.readSync(filter.dataId);
+      const flipped = new Float32Array(w.length);
+      for (let a = 0; a < fh; a++) {
+        for (let q = 0; q < fw; q++) {
+          for (let ch = 0; ch < c; ch++) {
+            for (let f = 0; f < k; f++) {
+              flipped[(((fh - 1 - a) * fw + (fw - 1 - q)) * k + f) * c + ch] =
+                w[((a * fw + q) * c + ch) * k + f];
+            }
+          }
+        }
+      }
+      const wId = be.write(flipped, [fh, fw, k, c], "float32");
+      const { top, left, bottom, right } = info.padInfo;
+      const pad = [[0, 0], [fh - 1 - top, fh - 1 - bottom], [fw - 1 - left, fw - 1 - right], [
+        0,
+        0,
+      ]];
+      const result = conv2d.kernelFunc({
+        inputs: { x: dy, filter: { dataId: wId, shape: [fh, fw, k, c], dtype: "float32" } },
+        backend,
+        attrs: {
+          strides: 1,
+          pad: pad as unknown as number,
+          dataFormat: "NHWC",
+          dilations: 1,
+        },
+      }) as Info;
+      be.disposeData(wId);
+      return result;
+    },
+  });
+  if (tf.getKernel("MaxPoolGrad", "wasm")) tf.unregisterKernel("MaxPoolGrad", "wasm");
+  tf.registerKernel({
+    kernelName: "MaxPoolGrad",
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { dy, input } = inputs as { dy: Info; input: Info };
+      const a = attrs as unknown as {
+        filterSize: [number, number] | number;
+        strides: [number, number] | number;
+        pad: "same" | "valid" | number;
+        dimRoundingMode?: "floor" | "round" | "ceil";
+      };
+      const info = tf.backend_util.computePool2DInfo(
+        input.shape as [number, number, number, number],
+        a.filterSize,
+        a.strides,
+        1,
+        a.pad,
+        a.dimRoundingMode,
+      );
+      const be = backend as unknown as WasmBackend;
+      const dx = be.makeOutput(input.shape, "float32");
+      // views taken after the allocation, which may grow (and so move) the heap
+      maxPoolGrad(
+        be.typedArrayFromHeap(dy),
+        be.typedArrayFromHeap(input),
+        be.typedArrayFromHeap(dx),
+        info,
+      );
+      return dx;
+    },
+  });
+  registered = true;
+  return true;
+}
