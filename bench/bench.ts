@@ -4,7 +4,8 @@
  *
  * - conv forward and backward: x 100x31x31x3 with 25 3x3 filters at stride 2, pad 1; x 50x32x32x16 with 32
  *   3x3 filters at stride 1, pad 1 (ms and GFLOP/s);
- * - the ConvNetJS CIFAR-10 network: training at batch 32 and inference at batch 256 (images/s).
+ * - the ConvNetJS CIFAR-10 network: training at batch 32 and inference at batch 256 (images/s);
+ * - LeNet-5 on 32x32x1 (the kit's build: ReLU, average pools): training at batch 64 (images/s).
  *
  * Paths: the kit's naive and im2col layers (float64), stock tfjs cpu and wasm, tfjs wasm with the kit's
  * conv gradients, and ConvNetJS. Every path is checked against the kit's naive float64 layer before it
@@ -22,7 +23,8 @@ import convnetjs from "convnetjs";
 import { relError } from "../lib/compare.ts";
 import { conv2dBackward, conv2dForward } from "../lib/layers/conv2d.ts";
 import { tfjsModel } from "../lib/models/tfjs.ts";
-import { convnetjsCifar10 } from "../lib/models/zoo.ts";
+import type { ModelSpec } from "../lib/models/spec.ts";
+import { convnetjsCifar10, lenet5 } from "../lib/models/zoo.ts";
 import { conv2dBackwardIm2col, conv2dForwardIm2col } from "../lib/layers/conv2d_im2col.ts";
 import { randn, Rng } from "../lib/random.ts";
 import type { Tensor } from "../lib/tensor.ts";
@@ -50,6 +52,8 @@ const rows: Row[] = [];
 let peakRss = 0;
 const sample = () => peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
 
+// Timed closures return nothing from tf.tidy: tidy walks what it returns looking for tensors, element by
+// element through a typed array (a 1.6M-element conv output took ~1 s; tfjs-wasm looked 50x slower than it is)
 async function median(
   f: () => unknown | Promise<unknown>,
   reps: number,
@@ -202,7 +206,7 @@ async function convBench(c: ConvCase) {
     await fwd(
       label,
       async () => await fromTf(t.forward()),
-      () => tf.tidy(() => t.forward().dataSync()),
+      () => tf.tidy(() => void t.forward().dataSync()),
       1e-3,
     );
     if (backend === "wasm" && !tf.getKernel("Conv2DBackpropFilter", "wasm")) {
@@ -227,15 +231,71 @@ async function convBench(c: ConvCase) {
   return { x, w, dout, fwd, bwd, tfConvFor: () => tfConv(c, x, w, dout) };
 }
 
-// ---- the ConvNetJS CIFAR-10 network -----------------------------------------------------------------------
-function tfjsConvNetJsNet() {
-  return tfjsModel(convnetjsCifar10(), { logits: true });
+// ---- networks: the ConvNetJS CIFAR-10 net and LeNet-5 ------------------------------------------------------
+interface Net {
+  name: string;
+  spec: () => ModelSpec;
+  /** ConvNetJS layer definitions of the same network (as near as ConvNetJS can build it). */
+  convnetjs: unknown[];
+  /** What differs in ConvNetJS's build, if anything. */
+  convnetjsNote?: string;
+  trainBatch: number;
+  /** Inference is measured for this net only when set. */
+  inferBatch?: number;
 }
 
-async function tfjsTraining(label: string, batch: number, steps: number) {
-  const model = tfjsConvNetJsNet();
+const cjConv = (filters: number, pad: number) => ({
+  type: "conv",
+  sx: 5,
+  filters,
+  stride: 1,
+  pad,
+  activation: "relu",
+});
+const cjPool = { type: "pool", sx: 2, stride: 2 };
+const nets: Net[] = [
+  {
+    name: "ConvNetJS net",
+    spec: convnetjsCifar10,
+    convnetjs: [
+      { type: "input", out_sx: 32, out_sy: 32, out_depth: 3 },
+      cjConv(16, 2),
+      cjPool,
+      cjConv(20, 2),
+      cjPool,
+      cjConv(20, 2),
+      cjPool,
+      { type: "softmax", num_classes: 10 },
+    ],
+    trainBatch: 32,
+    inferBatch: 256,
+  },
+  {
+    name: "LeNet-5",
+    spec: lenet5,
+    convnetjs: [
+      { type: "input", out_sx: 32, out_sy: 32, out_depth: 1 },
+      cjConv(6, 0),
+      cjPool,
+      cjConv(16, 0),
+      cjPool,
+      cjConv(120, 0),
+      { type: "fc", num_neurons: 84, activation: "relu" },
+      { type: "softmax", num_classes: 10 },
+    ],
+    convnetjsNote: "max pools: ConvNetJS has no average pool",
+    trainBatch: 64,
+  },
+];
+
+function inputShape(net: Net): number[] {
+  return [...net.spec().input];
+}
+
+async function tfjsTraining(net: Net, label: string, batch: number, steps: number) {
+  const model = tfjsModel(net.spec(), { logits: true });
   const opt = tf.train.momentum(0.01, 0.9);
-  const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, "float32", 2);
+  const x = tf.randomNormal([batch, ...inputShape(net)], 0, 1, "float32", 2);
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), "int32"), 10);
   const step = () => {
     const l = opt.minimize(
@@ -245,10 +305,11 @@ async function tfjsTraining(label: string, batch: number, steps: number) {
     l.dataSync();
     l.dispose();
   };
+  const workload = `${net.name} training, batch ${net.trainBatch}`;
   try {
     const ms = await median(step, steps, 1);
     record({
-      workload: `ConvNetJS net training, batch ${batch}`,
+      workload,
       path: label,
       result: `${(batch / ms * 1e3).toFixed(0)} images/s`,
       value: batch / ms * 1e3,
@@ -256,96 +317,99 @@ async function tfjsTraining(label: string, batch: number, steps: number) {
     });
   } catch (e) {
     record({
-      workload: `ConvNetJS net training, batch ${batch}`,
+      workload,
       path: label,
       result: `cannot run: ${(e as Error).message.split("\n")[0].slice(0, 90)}`,
     });
   }
-  const xi = tf.randomNormal([quick ? 32 : 256, 32, 32, 3], 0, 1, "float32", 3);
-  const ms = await median(
-    () => tf.tidy(() => (model.predict(xi) as tf.Tensor).dataSync()),
-    quick ? 1 : 3,
-    1,
-  );
-  record({
-    workload: `ConvNetJS net inference, batch ${xi.shape[0]}`,
-    path: label,
-    result: `${(xi.shape[0] / ms * 1e3).toFixed(0)} images/s`,
-    value: xi.shape[0] / ms * 1e3,
-    unit: "images/s",
-  });
-  tf.dispose([x, y, xi]);
+  if (net.inferBatch) {
+    const xi = tf.randomNormal(
+      [quick ? 32 : net.inferBatch, ...inputShape(net)],
+      0,
+      1,
+      "float32",
+      3,
+    );
+    const ms = await median(
+      () => tf.tidy(() => void (model.predict(xi) as tf.Tensor).dataSync()),
+      quick ? 1 : 5,
+      1,
+    );
+    record({
+      workload: `${net.name} inference, batch ${net.inferBatch}`,
+      path: label,
+      result: `${(xi.shape[0] / ms * 1e3).toFixed(0)} images/s`,
+      value: xi.shape[0] / ms * 1e3,
+      unit: "images/s",
+    });
+    xi.dispose();
+  }
+  tf.dispose([x, y]);
   model.dispose();
 }
 
-function convnetjsRuns(batch: number) {
-  const net = new cj.Net();
-  net.makeLayers([
-    { type: "input", out_sx: 32, out_sy: 32, out_depth: 3 },
-    { type: "conv", sx: 5, filters: 16, stride: 1, pad: 2, activation: "relu" },
-    { type: "pool", sx: 2, stride: 2 },
-    { type: "conv", sx: 5, filters: 20, stride: 1, pad: 2, activation: "relu" },
-    { type: "pool", sx: 2, stride: 2 },
-    { type: "conv", sx: 5, filters: 20, stride: 1, pad: 2, activation: "relu" },
-    { type: "pool", sx: 2, stride: 2 },
-    { type: "softmax", num_classes: 10 },
-  ]);
-  const trainer = new cj.SGDTrainer(net, {
+async function convnetjsRuns(net: Net) {
+  const cjNet = new cj.Net();
+  cjNet.makeLayers(net.convnetjs);
+  const trainer = new cj.SGDTrainer(cjNet, {
     method: "sgd",
     learning_rate: 0.01,
     momentum: 0.9,
-    batch_size: batch,
+    batch_size: net.trainBatch,
   });
   const rng = new Rng(4);
-  const vol = new cj.Vol(32, 32, 3, 0.0);
+  const [h, w, c] = inputShape(net);
+  const vol = new cj.Vol(w, h, c, 0.0);
   for (let i = 0; i < vol.w.length; i++) vol.w[i] = rng.normal();
-  const n = quick ? batch : 4 * batch;
-  return async () => {
-    const ms = await median(
-      () => {
-        for (let i = 0; i < n; i++) trainer.train(vol, i % 10);
-      },
-      1,
-      0,
-    );
-    record({
-      workload: `ConvNetJS net training, batch ${batch}`,
-      path: "ConvNetJS 0.3.0",
-      result: `${(n / ms * 1e3).toFixed(0)} images/s`,
-      value: n / ms * 1e3,
-      unit: "images/s",
-    });
-    const m = quick ? 32 : 256;
+  const path = `ConvNetJS 0.3.0${net.convnetjsNote ? ` (${net.convnetjsNote})` : ""}`;
+  const n = quick ? 4 : 2 * net.trainBatch;
+  const ms = await median(
+    () => {
+      for (let i = 0; i < n; i++) trainer.train(vol, i % 10);
+    },
+    1,
+    0,
+  );
+  record({
+    workload: `${net.name} training, batch ${net.trainBatch}`,
+    path,
+    result: `${(n / ms * 1e3).toFixed(0)} images/s`,
+    value: n / ms * 1e3,
+    unit: "images/s",
+  });
+  if (net.inferBatch) {
+    const m = quick ? 32 : net.inferBatch;
     const ims = await median(
       () => {
-        for (let i = 0; i < m; i++) net.forward(vol, false);
+        for (let i = 0; i < m; i++) cjNet.forward(vol, false);
       },
       1,
       0,
     );
     record({
-      workload: `ConvNetJS net inference, batch ${quick ? 32 : 256}`,
-      path: "ConvNetJS 0.3.0",
+      workload: `${net.name} inference, batch ${net.inferBatch}`,
+      path,
       result: `${(m / ims * 1e3).toFixed(0)} images/s`,
       value: m / ims * 1e3,
       unit: "images/s",
     });
-  };
+  }
 }
 
 // ---- run ---------------------------------------------------------------------------------------------------
 const started = performance.now();
-const batch = 32;
 const benches = [];
 for (const c of convCases) benches.push(await convBench(c));
 
-await setBackend("cpu");
-await tfjsTraining("tfjs-cpu", quick ? 4 : batch, 1);
-await setBackend("wasm");
-await tfjsTraining("tfjs-wasm (stock)", quick ? 4 : batch, 1);
-await convnetjsRuns(batch)();
+for (const net of nets) {
+  await setBackend("cpu");
+  await tfjsTraining(net, "tfjs-cpu", quick ? 4 : net.trainBatch, 1);
+  await setBackend("wasm");
+  await tfjsTraining(net, "tfjs-wasm (stock)", quick ? 4 : net.trainBatch, 1);
+  await convnetjsRuns(net);
+}
 
-// the kit's fast path: tfjs-wasm with the kit's conv gradients
+// the kit's fast path: tfjs-wasm with the kit's training kernels
 registerFastGrads();
 await setBackend("wasm");
 for (const b of benches) {
@@ -361,18 +425,20 @@ for (const b of benches) {
   );
   tf.dispose([t.xt, t.wt, t.dt]);
 }
-await tfjsTraining("tfjs-wasm + kit grads", batch, quick ? 2 : 20);
+for (const net of nets) {
+  await tfjsTraining(net, "tfjs-wasm + kit grads", net.trainBatch, quick ? 2 : 30);
+}
 
 // ---- report ------------------------------------------------------------------------------------------------
 const machine =
   `${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`;
-const fastTrain = rows.find((r) =>
-  r.path === "tfjs-wasm + kit grads" && r.workload.startsWith("ConvNetJS net training")
-);
-const ratios = rows.filter((r) =>
-  r.workload === fastTrain?.workload && r.path !== fastTrain?.path && r.value
-)
-  .map((r) => `${(fastTrain!.value! / r.value!).toFixed(0)}x ${r.path}`);
+// the kit's fast path against every other path on the same workload
+const kit = "tfjs-wasm + kit grads";
+const summary = rows.filter((r) => r.path === kit && r.value).map((k) => {
+  const ratios = rows.filter((r) => r.workload === k.workload && r.path !== kit && r.value)
+    .map((r) => `${(k.value! / r.value!).toFixed(k.value! / r.value! < 10 ? 1 : 0)}x ${r.path}`);
+  return `- ${k.workload}: ${k.result}${ratios.length ? `; ${ratios.join(", ")}` : ""}`;
+});
 const md = [
   `# convkit benchmark${
     quick ? " (quick: small batches, one repetition; not for comparison)" : ""
@@ -386,7 +452,9 @@ const md = [
   "|---|---|---|---|",
   ...rows.map((r) => `| ${r.workload} | ${r.path} | ${r.result} | ${r.check ?? ""} |`),
   "",
-  fastTrain ? `Training with the kit's fast path: ${fastTrain.result}; ${ratios.join(", ")}.` : "",
+  `The kit's fast path (${kit}) against the other paths:`,
+  "",
+  ...summary,
 ].join("\n");
 console.log(md);
 await Deno.mkdir(outDir, { recursive: true });

@@ -3,11 +3,11 @@
  * tfjs-wasm cannot train a ConvNet, and runs `Conv2DBackpropInput` and `MaxPoolGrad` as slow loops.
  * `registerFastGrads()` registers the kit's versions of all three:
  *
- * - filter gradient: one forward convolution by XNNPACK (the wasm backend's SIMD engine) of x with its
- *   batch and channel axes swapped, by dy as the filter (`filterGradByConv`); where a strided convolution
- *   leaves input rows unused it falls back to `dW[F*F*C, K] = colsᵀ · dy`, with the transposed im2col
- *   matrix `colsᵀ [F*F*C, N*H'*W']` written by the kit (tfjs-wasm's matMul with its `transposeA` flag runs
- *   ~10x slower than on a matrix that is already transposed) and one `BatchMatMul`;
+ * - filter gradient at stride 1: one forward convolution by XNNPACK (the wasm backend's SIMD engine) of x
+ *   with its batch and channel axes swapped, by dy as the filter (`filterGradByConv`); at other strides
+ *   `dW[F*F*C, K] = colsᵀ · dy`, with the transposed im2col matrix `colsᵀ [F*F*C, N*H'*W']` written by
+ *   the kit (tfjs-wasm's matMul with its `transposeA` flag runs ~10x slower than on a matrix that is
+ *   already transposed) and one `BatchMatMul`;
  * - input gradient at stride 1: a forward convolution of `dy` with the filters flipped 180° and their
  *   input/output channels swapped, padded by `F - 1 - P`; other strides keep the stock kernel;
  * - max-pool gradient: one pass in JavaScript over the windows, all channels of a pixel at once.
@@ -176,30 +176,19 @@ function maxPoolGrad2x2(
 }
 
 /**
- * The pads of the "swapped" convolution that computes the filter gradient (see `filterGradByConv`), or
- * undefined when it does not apply: the output must come out exactly `F x F`, which fails only when a
- * strided convolution left input rows or columns unused past its last window.
- */
-function swappedConvPads(info: tf.backend_util.Conv2DInfo): number[][] | undefined {
-  const { top, left } = info.padInfo;
-  const bottom = info.filterHeight + info.strideHeight * (info.outHeight - 1) - info.inHeight - top;
-  const right = info.filterWidth + info.strideWidth * (info.outWidth - 1) - info.inWidth - left;
-  if (bottom < 0 || right < 0) return undefined;
-  return [[0, 0], [top, bottom], [left, right], [0, 0]];
-}
-
-/**
- * The filter gradient as one forward convolution: `dW[a, q, c, k] = Σ_{n,i,j} x[n, s·i+a-P, s·j+q-P, c] ·
- * dy[n, i, j, k]` is a convolution of x with the batch and channel axes swapped (`[C, H, W, N]`, "images"
- * are the input channels, "channels" the batch) by dy as the filter (`[H', W', N, K]`), dilated by the
- * stride, whose `F x F` output is dW with C first. Two cheap transposes around XNNPACK's convolution
- * replace the im2col matrix that the matrix-product route must write (3x faster on the ConvNetJS net).
+ * The filter gradient at stride 1 as one forward convolution: `dW[a, q, c, k] = Σ_{n,i,j} x[n, i+a-P,
+ * j+q-P, c] · dy[n, i, j, k]` is a convolution of x with the batch and channel axes swapped (`[C, H, W, N]`:
+ * the channels become images and the images channels) by dy as the filter (`[H', W', N, K]`), with the
+ * layer's own padding, whose `F x F` output is dW with C first. Two cheap transposes around XNNPACK's
+ * convolution replace the im2col matrix that the matrix-product route writes in JS: 3x faster on the
+ * ConvNetJS net's layers. (At stride S it would be the same convolution by dy dilated by S; measured on
+ * the benchmark's stride-2 workload, XNNPACK's dilated convolution was slower than im2col, so strided
+ * layers keep the im2col route.)
  */
 function filterGradByConv(
   x: Info,
   dy: Info,
   info: tf.backend_util.Conv2DInfo,
-  pad: number[][],
   backend: unknown,
   transpose: tf.KernelConfig,
   conv2d: tf.KernelConfig,
@@ -213,11 +202,12 @@ function filterGradByConv(
     }) as Info;
   const xT = run(transpose, { x }, { perm: [3, 1, 2, 0] }); // [C, H, W, N]
   const dyT = run(transpose, { x: dy }, { perm: [1, 2, 0, 3] }); // [H', W', N, K]
+  const { top, bottom, left, right } = info.padInfo;
   const out = run(conv2d, { x: xT, filter: dyT }, {
     strides: 1,
-    pad,
+    pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
     dataFormat: "NHWC",
-    dilations: [info.strideHeight, info.strideWidth],
+    dilations: 1,
   }); // [C, F, F, K]
   be.disposeData(xT.dataId);
   be.disposeData(dyT.dataId);
@@ -258,9 +248,8 @@ export function registerFastGrads(): boolean {
         throw new Error("Conv2DBackpropFilter: dilations are not supported");
       }
       const be = backend as unknown as WasmBackend;
-      const swapped = swappedConvPads(info);
-      if (swapped) {
-        return filterGradByConv(x, dy, info, swapped, backend, transpose, conv2d);
+      if (info.strideHeight === 1 && info.strideWidth === 1) {
+        return filterGradByConv(x, dy, info, backend, transpose, conv2d);
       }
       const rows = info.batchSize * info.outHeight * info.outWidth;
       const p = info.filterHeight * info.filterWidth * info.inChannels;

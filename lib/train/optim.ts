@@ -97,16 +97,21 @@ export function step(w: Tensor, dw: Tensor, config: OptimizerConfig, state: Opti
   }
 }
 
-/** A learning-rate schedule: a constant, steps (divide by `factor` every `every` epochs), or on plateau. */
+/**
+ * A learning-rate schedule: a constant, steps (divide by `factor` every `every` epochs), on plateau, or a
+ * cosine from the initial rate down to `minLr` (default 0) over `epochs` epochs.
+ */
 export type Schedule =
   | { kind: "constant" }
   | { kind: "step"; every: number; factor: number }
-  | { kind: "plateau"; patience: number; factor: number; minLr?: number };
+  | { kind: "plateau"; patience: number; factor: number; minLr?: number }
+  | { kind: "cosine"; epochs: number; minLr?: number };
 
 /**
  * Tracks a schedule across epochs: `next(epoch, valMetric)` returns the learning rate for the next epoch.
  * "plateau" divides by `factor` when the validation metric (higher is better) has not improved for
- * `patience` epochs, as ResNet's training divided by 10.
+ * `patience` epochs, as ResNet's training divided by 10. "cosine" gives epoch e (0-based) of E the rate
+ * `minLr + (initial - minLr) * (1 + cos(pi * e / E)) / 2` (Loshchilov & Hutter's SGDR without restarts).
  *
  * @example
  * ```ts
@@ -122,6 +127,11 @@ export class LrSchedule {
   #best = -Infinity;
   #since = 0;
   constructor(readonly initial: number, readonly schedule: Schedule = { kind: "constant" }) {
+    if (
+      schedule.kind === "cosine" && !(Number.isInteger(schedule.epochs) && schedule.epochs >= 1)
+    ) {
+      throw new RangeError(`LrSchedule: cosine needs epochs >= 1, got ${schedule.epochs}`);
+    }
     this.lr = initial;
   }
 
@@ -129,6 +139,10 @@ export class LrSchedule {
   next(epoch: number, metric?: number): number {
     const s = this.schedule;
     if (s.kind === "step" && epoch % s.every === 0) this.lr /= s.factor;
+    if (s.kind === "cosine") {
+      const min = s.minLr ?? 0, t = Math.min(epoch, s.epochs) / s.epochs;
+      this.lr = min + (this.initial - min) * (1 + Math.cos(Math.PI * t)) / 2;
+    }
     if (s.kind === "plateau" && metric !== undefined) {
       if (metric > this.#best) {
         this.#best = metric;

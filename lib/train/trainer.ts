@@ -102,16 +102,29 @@ function setLr(opt: tf.Optimizer, lr: number) {
   else o.learningRate = lr;
 }
 
+/** Whether a model ends in a softmax (probabilities) rather than logits. */
+function endsInSoftmax(model: tfl.LayersModel): boolean {
+  const last = model.layers[model.layers.length - 1];
+  return last.getClassName() === "Softmax" ||
+    (last.getConfig() as { activation?: string }).activation === "softmax";
+}
+
 /**
  * Accuracy of a model on a split (batches of `batchSize`, no augmentation), with the predicted labels.
+ * `flip: true` is test-time augmentation as AlexNet did it (with crops too): each image and its mirror
+ * image are classified and their class probabilities averaged.
  */
 export function evaluate(
   model: tfl.LayersModel,
   split: Split,
-  opts: { stats?: ChannelStats; batchSize?: number } = {},
+  opts: { stats?: ChannelStats; batchSize?: number; flip?: boolean } = {},
 ): { accuracy: number; predictions: Int32Array } {
   const bs = opts.batchSize ?? 256;
   const predictions = new Int32Array(split.n);
+  const probs = (x: tf.Tensor4D) => {
+    const out = model.predict(x) as tf.Tensor2D;
+    return endsInSoftmax(model) ? out : tf.softmax(out);
+  };
   let correct = 0;
   for (let start = 0; start < split.n; start += bs) {
     const idx = Int32Array.from({ length: Math.min(bs, split.n - start) }, (_, i) => start + i);
@@ -120,12 +133,11 @@ export function evaluate(
       stats: opts.stats,
       float32: true,
     });
-    const pred = tf.tidy(() =>
-      tf.argMax(
-        model.predict(tf.tensor4d(x as Float32Array, [idx.length, ...split.shape])) as tf.Tensor,
-        1,
-      )
-    );
+    const pred = tf.tidy(() => {
+      const xt = tf.tensor4d(x as Float32Array, [idx.length, ...split.shape]);
+      if (!opts.flip) return tf.argMax(model.predict(xt) as tf.Tensor, 1);
+      return tf.argMax(tf.add(probs(xt), probs(tf.reverse(xt, 2))), 1);
+    });
     const p = pred.dataSync();
     pred.dispose();
     for (let i = 0; i < idx.length; i++) {

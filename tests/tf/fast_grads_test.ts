@@ -16,7 +16,7 @@ for (
     ["x=[3,7,9,2] w=[3,3,2,5] s=1 p=0 (valid, non-square)", [3, 7, 9, 2], [3, 3, 2, 5], 1, 0],
     ["x=[2,9,9,3] w=[3,3,3,2] s=2 p=1 (stride 2)", [2, 9, 9, 3], [3, 3, 3, 2], 2, 1],
     ["x=[1,6,6,4] w=[1,1,4,3] s=1 p=0 (1x1)", [1, 6, 6, 4], [1, 1, 4, 3], 1, 0],
-    // the last input row and column fall outside every window: the im2col route, not the swapped conv
+    // the last input row and column fall outside every window
     ["x=[2,8,8,3] w=[3,3,3,2] s=2 p=0 (floor)", [2, 8, 8, 3], [3, 3, 3, 2], 2, 0],
   ] as const
 ) {

@@ -59,6 +59,17 @@ Deno.test("step() adds weight decay to the gradient and refuses mismatched shape
   );
 });
 
+Deno.test("LrSchedule follows a cosine down to its minimum over N epochs", () => {
+  // by hand: 0.1 * (1 + cos(pi/4)) / 2 = 0.0853553..., cos(pi/2) = 0, cos(3pi/4) = -0.7071...
+  const s = new LrSchedule(0.1, { kind: "cosine", epochs: 4 });
+  const got = [1, 2, 3, 4, 5].map((e) => s.next(e));
+  const want = [0.08535533905932738, 0.05, 0.014644660940672627, 0, 0];
+  got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-15, `epoch ${i + 1}: ${v}`));
+  const m = new LrSchedule(0.1, { kind: "cosine", epochs: 2, minLr: 0.02 });
+  assert.ok(Math.abs(m.next(1) - 0.06) < 1e-15); // 0.02 + 0.08 * (1 + 0) / 2
+  assert.throws(() => new LrSchedule(0.1, { kind: "cosine", epochs: 0 }), RangeError);
+});
+
 Deno.test("LrSchedule divides by its factor every N epochs, or after a plateau", () => {
   const s = new LrSchedule(1, { kind: "step", every: 2, factor: 10 });
   assert.deepEqual([1, 2, 3, 4].map((e) => s.next(e)), [1, 0.1, 0.1, 0.01]);

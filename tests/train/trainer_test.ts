@@ -199,3 +199,29 @@ Deno.test("the teaching ThreeLayerConvNet and its tfjs twin agree on the loss an
   }
   twin.dispose();
 });
+
+Deno.test("evaluate({ flip: true }) averages the probabilities of each image and its mirror image", () => {
+  // images of 1x2 pixels [a, b]; the net's logits are (2a, b). By hand, for [1, 0]: softmax(2, 0) =
+  // (0.881, 0.119), mirrored softmax(0, 1) = (0.269, 0.731), mean (0.575, 0.425): class 0, as without
+  // flipping. For [0, 1]: class 1 alone (0.269, 0.731), mirrored (0.881, 0.119), mean: class 0.
+  const data: Split = {
+    images: new Uint8Array([255, 0, 0, 255]),
+    labels: new Uint8Array([0, 1]),
+    n: 2,
+    shape: [1, 2, 1],
+  };
+  for (const activation of ["linear", "softmax"] as const) {
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.flatten({ inputShape: [1, 2, 1] }),
+        tfl.layers.dense({ units: 2, useBias: false, activation }),
+      ],
+    });
+    model.layers[1].setWeights([tf.tensor2d([[2, 0], [0, 1]])]);
+    assert.deepEqual([...evaluate(model, data).predictions], [0, 1]);
+    const flipped = evaluate(model, data, { flip: true });
+    assert.deepEqual([...flipped.predictions], [0, 0], activation);
+    assert.equal(flipped.accuracy, 0.5);
+    model.dispose();
+  }
+});
