@@ -8,7 +8,7 @@
  * - LeNet-5 on 32x32x1 (the kit's build: ReLU, average pools): training at batch 64 (images/s).
  *
  * Paths: the kit's naive and im2col layers (float64), stock tfjs cpu and wasm, tfjs wasm with the kit's
- * conv gradients, and ConvNetJS. Every path is checked against the kit's naive float64 layer before it
+ * training kernels (on one thread, and on every core: `lib/tf/wasm_threads.ts`), and ConvNetJS. Every path is checked against the kit's naive float64 layer before it
  * is timed (worst-element relative error below 1e-12 for float64 paths; for float32 ones below 1e-3 forward
  * and 5e-3 backward, where dw sums N*H*W products: 51,200 in the second workload); times are medians after
  * warm-up. `--quick` (what CI runs) shrinks batches and repetitions
@@ -28,15 +28,21 @@ import { convnetjsCifar10, lenet5 } from "../lib/models/zoo.ts";
 import { conv2dBackwardIm2col, conv2dForwardIm2col } from "../lib/layers/conv2d_im2col.ts";
 import { randn, Rng } from "../lib/random.ts";
 import type { Tensor } from "../lib/tensor.ts";
-import { setBackend, tf } from "../lib/tf/backend.ts";
+import { setBackend, tf, wasmInfo } from "../lib/tf/backend.ts";
 import { fromTf, toTf } from "../lib/tf/convert.ts";
 import { registerFastGrads } from "../lib/tf/fast_grads.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { quick: { type: "boolean" }, out: { type: "string" } },
+  options: {
+    quick: { type: "boolean" },
+    out: { type: "string" },
+    // internal: the single-threaded wasm part, run in a child process (see "run" below)
+    "one-thread-part": { type: "boolean" },
+  },
 });
 const quick = values.quick ?? false;
+const onePart = values["one-thread-part"] ?? false;
 const outDir = values.out ?? new URL("../build/bench", import.meta.url).pathname;
 const cj = convnetjs as any;
 
@@ -176,6 +182,49 @@ async function convBench(c: ConvCase) {
     });
   };
 
+  const bwdKit = async (label: string) => {
+    const t = tfConv(c, x, w, dout);
+    await bwd(
+      label,
+      async () => {
+        const [dx, dw] = t.backward();
+        return [await fromTf(dx), await fromTf(dw)];
+      },
+      () => tf.tidy(() => t.backward().forEach((g) => g.dataSync())),
+      5e-3,
+    );
+    tf.dispose([t.xt, t.wt, t.dt]);
+  };
+  // a tfjs backend's own kernels: forward, and backward where the backend has the kernels
+  const tfjsRows = async (label: string) => {
+    const t = tfConv(c, x, w, dout);
+    await fwd(
+      label,
+      async () => await fromTf(t.forward()),
+      () => tf.tidy(() => void t.forward().dataSync()),
+      1e-3,
+    );
+    if (tf.getBackend() === "wasm" && !tf.getKernel("Conv2DBackpropFilter", "wasm")) {
+      record({
+        workload: `${c.name} backward`,
+        path: label,
+        result: "cannot run: tfjs-wasm has no Conv2DBackpropFilter kernel",
+      });
+    } else {
+      await bwd(
+        label,
+        async () => {
+          const [dx, dw] = t.backward();
+          return [await fromTf(dx), await fromTf(dw)];
+        },
+        () => tf.tidy(() => t.backward().forEach((g) => g.dataSync())),
+        5e-3,
+      );
+    }
+    tf.dispose([t.xt, t.wt, t.dt]);
+  };
+  if (onePart) return { bwdKit, tfjsRows };
+
   await fwd("kit naive (f64)", () => ref.out, () => conv2dForward(x, w, b, opts), 1e-12);
   await fwd(
     "kit im2col (f64)",
@@ -200,35 +249,11 @@ async function convBench(c: ConvCase) {
     1e-12,
   );
 
-  for (const [backend, label] of [["cpu", "tfjs-cpu"], ["wasm", "tfjs-wasm (stock)"]] as const) {
-    await setBackend(backend);
-    const t = tfConv(c, x, w, dout);
-    await fwd(
-      label,
-      async () => await fromTf(t.forward()),
-      () => tf.tidy(() => void t.forward().dataSync()),
-      1e-3,
-    );
-    if (backend === "wasm" && !tf.getKernel("Conv2DBackpropFilter", "wasm")) {
-      record({
-        workload: `${c.name} backward`,
-        path: label,
-        result: "cannot run: tfjs-wasm has no Conv2DBackpropFilter kernel",
-      });
-    } else {
-      await bwd(
-        label,
-        async () => {
-          const [dx, dw] = t.backward();
-          return [await fromTf(dx), await fromTf(dw)];
-        },
-        () => tf.tidy(() => t.backward().forEach((g) => g.dataSync())),
-        5e-3,
-      );
-    }
-    tf.dispose([t.xt, t.wt, t.dt]);
+  if (!onePart) {
+    await setBackend("cpu");
+    await tfjsRows("tfjs-cpu");
   }
-  return { x, w, dout, fwd, bwd, tfConvFor: () => tfConv(c, x, w, dout) };
+  return { bwdKit, tfjsRows };
 }
 
 // ---- networks: the ConvNetJS CIFAR-10 net and LeNet-5 ------------------------------------------------------
@@ -397,43 +422,67 @@ async function convnetjsRuns(net: Net) {
 }
 
 // ---- run ---------------------------------------------------------------------------------------------------
+// tfjs-wasm picks its thread count once per process, so the single-threaded wasm paths (stock tfjs-wasm
+// as it runs in Deno, and the kit's kernels on one thread) run in a child process with
+// CONVKIT_WASM_THREADS=1; this process runs the rest, the kit's wasm path on every core.
 const started = performance.now();
 const benches = [];
 for (const c of convCases) benches.push(await convBench(c));
+const stock = "tfjs-wasm (stock, 1 thread)";
+const kitOne = "tfjs-wasm + kit kernels, 1 thread";
+
+if (onePart) {
+  await setBackend("wasm");
+  for (const b of benches) await b.tfjsRows(stock);
+  for (const net of nets) await tfjsTraining(net, stock, quick ? 4 : net.trainBatch, 1);
+  registerFastGrads();
+  for (const b of benches) await b.bwdKit(kitOne);
+  for (const net of nets) await tfjsTraining(net, kitOne, net.trainBatch, quick ? 2 : 30);
+  console.log(JSON.stringify({ rows, peakRss }));
+  Deno.exit(0);
+}
 
 for (const net of nets) {
   await setBackend("cpu");
   await tfjsTraining(net, "tfjs-cpu", quick ? 4 : net.trainBatch, 1);
-  await setBackend("wasm");
-  await tfjsTraining(net, "tfjs-wasm (stock)", quick ? 4 : net.trainBatch, 1);
   await convnetjsRuns(net);
 }
 
-// the kit's fast path: tfjs-wasm with the kit's training kernels
+const child = await new Deno.Command(Deno.execPath(), {
+  args: [
+    "run",
+    "-A",
+    new URL(import.meta.url).pathname,
+    "--one-thread-part",
+    ...(quick ? ["--quick"] : []),
+  ],
+  env: { CONVKIT_WASM_THREADS: "1" },
+  stderr: "inherit",
+}).output();
+if (!child.success) throw new Error("the single-threaded wasm part of the benchmark failed");
+// its last line of output is the JSON (tfjs may print notes before it)
+const lines = new TextDecoder().decode(child.stdout).trim().split("\n");
+const part = JSON.parse(lines[lines.length - 1]) as { rows: Row[]; peakRss: number };
+rows.push(...part.rows);
+peakRss = Math.max(peakRss, part.peakRss);
+
+// the kit's fast path: tfjs-wasm on every core with the kit's training kernels
 registerFastGrads();
 await setBackend("wasm");
-for (const b of benches) {
-  const t = b.tfConvFor();
-  await b.bwd(
-    "tfjs-wasm + kit grads",
-    async () => {
-      const [dx, dw] = t.backward();
-      return [await fromTf(dx), await fromTf(dw)];
-    },
-    () => tf.tidy(() => t.backward().forEach((g) => g.dataSync())),
-    5e-3,
-  );
-  tf.dispose([t.xt, t.wt, t.dt]);
-}
+const kit = `tfjs-wasm + kit kernels, ${wasmInfo().threads} threads`;
+for (const b of benches) await b.bwdKit(kit);
 for (const net of nets) {
-  await tfjsTraining(net, "tfjs-wasm + kit grads", net.trainBatch, quick ? 2 : 30);
+  await tfjsTraining(net, kit, net.trainBatch, quick ? 2 : 30);
 }
+
+// one table: each workload's rows together, in the order the workloads first appear
+const order = [...new Set(rows.map((r) => r.workload))];
+rows.sort((p, q) => order.indexOf(p.workload) - order.indexOf(q.workload));
 
 // ---- report ------------------------------------------------------------------------------------------------
 const machine =
   `${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`;
 // the kit's fast path against every other path on the same workload
-const kit = "tfjs-wasm + kit grads";
 const summary = rows.filter((r) => r.path === kit && r.value).map((k) => {
   const ratios = rows.filter((r) => r.workload === k.workload && r.path !== kit && r.value)
     .map((r) => `${(k.value! / r.value!).toFixed(k.value! / r.value! < 10 ? 1 : 0)}x ${r.path}`);

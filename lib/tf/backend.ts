@@ -16,6 +16,7 @@ import "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
+import { startWasmThreaded } from "./wasm_threads.ts";
 
 tf.env().set("IS_NODE", false);
 tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
@@ -59,6 +60,52 @@ export async function gpuAdapterInfo(): Promise<
   };
 }
 
+/** How the wasm backend started: its XNNPACK threads, and why not more. */
+export interface WasmInfo {
+  started: boolean;
+  threads: number;
+  note?: string;
+}
+const wasm: WasmInfo = { started: false, threads: 1 };
+
+/** How the wasm backend started (`threads: 1, started: false` before it has). */
+export function wasmInfo(): Readonly<WasmInfo> {
+  return { ...wasm };
+}
+
+/**
+ * The threads wasm should use: `CONVKIT_WASM_THREADS` if set (1 = tfjs's single-threaded build), else
+ * every core, at most 8 (tfjs-wasm's pool).
+ */
+function wantedWasmThreads(): number {
+  let asked: string | undefined;
+  try {
+    asked = Deno.env.get("CONVKIT_WASM_THREADS");
+  } catch { /* no env permission: the default */ }
+  const n = asked ? Number(asked) : navigator.hardwareConcurrency;
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`CONVKIT_WASM_THREADS must be a whole number >= 1, got "${asked}"`);
+  }
+  return Math.min(n, 8);
+}
+
+/** Starts wasm once: the threaded build when more than one thread is wanted, else (or if it fails) plain. */
+async function startWasm(): Promise<void> {
+  const threads = wantedWasmThreads();
+  wasm.started = true;
+  if (threads > 1) {
+    try {
+      wasm.threads = await startWasmThreaded(threads);
+      return;
+    } catch (e) {
+      wasm.note = `single-threaded: ${e instanceof Error ? e.message : e}`;
+    }
+  } else {
+    wasm.note = "single-threaded: CONVKIT_WASM_THREADS=1, or one core";
+  }
+  wasm.threads = 1;
+}
+
 /**
  * Switches tfjs to `name` and checks that it took.
  *
@@ -67,6 +114,7 @@ export async function gpuAdapterInfo(): Promise<
 export async function setBackend(name: BackendName): Promise<void> {
   let ok = false, why = "";
   try {
+    if (name === "wasm" && !wasm.started) await startWasm();
     ok = await tf.setBackend(name);
     await tf.ready();
   } catch (e) {
@@ -151,7 +199,13 @@ export async function useBackend(
   for (const name of ["wasm", "cpu"] as const) {
     try {
       await setBackend(name);
-      return { name, reason: `${noGpu}; ${name} is the fastest CPU backend that started` };
+      const threads = name === "wasm"
+        ? ` (${wasm.threads} thread${wasm.threads > 1 ? "s" : ""})`
+        : "";
+      return {
+        name,
+        reason: `${noGpu}; ${name}${threads} is the fastest CPU backend that started`,
+      };
     } catch { /* next */ }
   }
   throw new Error("no tfjs backend started");
