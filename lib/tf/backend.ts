@@ -39,6 +39,8 @@ export interface BackendReport {
   ms: number;
   /** For webgpu: the adapter's description, and whether it is a software (fallback) adapter. */
   adapter?: { description: string; fallback: boolean };
+  /** For wasm: its threads, and why one if only one. */
+  detail?: string;
   error?: string;
 }
 
@@ -164,6 +166,11 @@ export async function probeBackends(
       const data = await y.data();
       y.dispose();
       report.ok = data.length === 36 && data.every((v) => v === 27);
+      if (name === "wasm") {
+        report.detail = `${wasm.threads} thread${wasm.threads > 1 ? "s" : ""}${
+          wasm.note ? ` (${wasm.note})` : ""
+        }`;
+      }
       if (!report.ok) report.error = `wrong conv result ${data[0]}`;
     } catch (e) {
       report.error = e instanceof Error ? e.message : String(e);
