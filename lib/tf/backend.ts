@@ -75,15 +75,26 @@ export function wasmInfo(): Readonly<WasmInfo> {
   return { ...wasm };
 }
 
+/** Whether this code runs in Deno's Jupyter kernel. */
+function inJupyterKernel(): boolean {
+  return typeof (Deno as unknown as { jupyter?: unknown }).jupyter !== "undefined";
+}
+
 /**
  * The threads wasm should use: `CONVKIT_WASM_THREADS` if set (1 = tfjs's single-threaded build), else
- * every core, at most 8 (tfjs-wasm's pool).
+ * every core, at most 8 (tfjs-wasm's pool), except in a Jupyter kernel: there Interrupt can stop the
+ * main thread inside a multi-threaded kernel, after which tfjs-wasm's thread pool waits forever (the
+ * next training step hangs; measured), so notebooks get one thread unless the variable asks for more.
  */
 function wantedWasmThreads(): number {
   let asked: string | undefined;
   try {
     asked = Deno.env.get("CONVKIT_WASM_THREADS");
   } catch { /* no env permission: the default */ }
+  if (!asked && inJupyterKernel()) {
+    wasm.note = "single-threaded in a Jupyter kernel, where Interrupt could hang the thread pool";
+    return 1;
+  }
   const n = asked ? Number(asked) : navigator.hardwareConcurrency;
   if (!Number.isInteger(n) || n < 1) {
     throw new RangeError(`CONVKIT_WASM_THREADS must be a whole number >= 1, got "${asked}"`);
@@ -103,9 +114,35 @@ async function startWasm(): Promise<void> {
       wasm.note = `single-threaded: ${e instanceof Error ? e.message : e}`;
     }
   } else {
-    wasm.note = "single-threaded: CONVKIT_WASM_THREADS=1, or one core";
+    wasm.note ??= "single-threaded: CONVKIT_WASM_THREADS=1, or one core";
   }
   wasm.threads = 1;
+}
+
+/**
+ * Puts tfjs's engine back in order after a computation was stopped halfway. Jupyter's Interrupt ends the
+ * running JavaScript at once, without the `finally` blocks that close tfjs's scopes and gradient tapes,
+ * so the next training step would find a stale tape ("Cannot find a connection between any variable
+ * and the result of the loss function"). Closes the open scopes (freeing their intermediate tensors;
+ * variables, such as a model's weights, are kept) and resets the tape. Returns whether anything was open.
+ * The trainers call it first; call it yourself before other tfjs work after an Interrupt.
+ */
+export function recoverEngine(): boolean {
+  const engine = tf.engine();
+  const state = engine.state as unknown as {
+    scopeStack: unknown[];
+    gradientDepth: number;
+    kernelDepth: number;
+    activeTape: unknown;
+  };
+  if (state.scopeStack.length === 0 && state.gradientDepth === 0 && state.kernelDepth === 0) {
+    return false;
+  }
+  while (state.scopeStack.length > 0) engine.endScope(undefined as never);
+  state.gradientDepth = 0;
+  state.kernelDepth = 0;
+  state.activeTape = null;
+  return true;
 }
 
 /**

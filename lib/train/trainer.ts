@@ -12,7 +12,7 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import { batches, type ChannelStats, makeBatch } from "../data/batch.ts";
 import { fanIn } from "../init.ts";
 import { Rng } from "../random.ts";
-import { tf } from "../tf/backend.ts";
+import { recoverEngine, tf } from "../tf/backend.ts";
 import { LrSchedule, type OptimizerConfig, type Schedule } from "./optim.ts";
 
 /** A dataset split as bytes: NHWC images 0..255 and labels. */
@@ -119,6 +119,7 @@ export function evaluate(
   split: Split,
   opts: { stats?: ChannelStats; batchSize?: number; flip?: boolean } = {},
 ): { accuracy: number; predictions: Int32Array } {
+  recoverEngine();
   const bs = opts.batchSize ?? 256;
   const predictions = new Int32Array(split.n);
   const probs = (x: tf.Tensor4D) => {
@@ -169,6 +170,10 @@ export async function trainTfjs(
         `trainTfjs: label ${train.labels[i]} of image ${i} is outside 0 .. ${classes - 1}`,
       );
     }
+  }
+  // a training cell stopped by Interrupt leaves tfjs's gradient tape open: close it first
+  if (recoverEngine()) {
+    console.log("trainTfjs: closed what an interrupted computation left open in tfjs");
   }
   const rng = new Rng(opts.seed);
   const opt = optimizerFor(opts.optimizer);

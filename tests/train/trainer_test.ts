@@ -225,3 +225,30 @@ Deno.test("evaluate({ flip: true }) averages the probabilities of each image and
     model.dispose();
   }
 });
+
+Deno.test("trainTfjs() trains after an interrupted step left tfjs's scopes and gradient tape open", async () => {
+  await setBackend("cpu");
+  const model = smallNet();
+  seedWeights(model, 3);
+  // what Jupyter's Interrupt leaves behind when it stops a cell inside optimizer.minimize()
+  const engine = tf.engine() as unknown as {
+    startScope(): void;
+    startTape(): void;
+    state: { scopeStack: unknown[]; gradientDepth: number };
+  };
+  engine.startScope();
+  engine.startTape();
+  const data = synthetic(8, 5);
+  const w0 = [...model.getWeights()[0].dataSync()];
+  const { history } = await trainTfjs(model, data, {
+    epochs: 1,
+    batchSize: 4,
+    optimizer: { name: "sgd", lr: 0.1 },
+    seed: 1,
+  });
+  assert.ok(Number.isFinite(history[0].loss));
+  assert.notDeepEqual([...model.getWeights()[0].dataSync()], w0);
+  assert.equal(engine.state.scopeStack.length, 0);
+  assert.equal(engine.state.gradientDepth, 0);
+  model.dispose();
+});
