@@ -77,7 +77,12 @@ export function wasmInfo(): Readonly<WasmInfo> {
 
 /** Whether this code runs in Deno's Jupyter kernel. */
 function inJupyterKernel(): boolean {
-  return typeof (Deno as unknown as { jupyter?: unknown }).jupyter !== "undefined";
+  try {
+    // outside the kernel, reading Deno.jupyter throws
+    return (Deno as unknown as { jupyter?: unknown }).jupyter !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /**

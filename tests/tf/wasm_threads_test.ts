@@ -10,7 +10,7 @@ Deno.test("pthreadWorkerScript() loads the Emscripten module from its npm file a
 });
 
 // Each start is its own process: tfjs-wasm picks its build once per process.
-async function startIn(threads: string) {
+async function startIn(threads?: string) {
   const code = `
     import { setBackend, tf, wasmInfo } from "convkit/tf/backend.ts";
     await setBackend("cpu");
@@ -23,7 +23,7 @@ async function startIn(threads: string) {
     console.log(JSON.stringify({ ...wasmInfo(), err }));`;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--ext=ts", code],
-    env: { CONVKIT_WASM_THREADS: threads },
+    env: threads === undefined ? {} : { CONVKIT_WASM_THREADS: threads },
     signal: AbortSignal.timeout(60_000), // a pool thread holding the process open would hang here
     cwd: new URL("../..", import.meta.url).pathname,
   }).output();
@@ -46,4 +46,10 @@ Deno.test("CONVKIT_WASM_THREADS=1 starts tfjs's single-threaded build; 0 is refu
   const zero = await startIn("0");
   assert.ok(!zero.ok);
   assert.match(zero.stderr, /CONVKIT_WASM_THREADS must be a whole number >= 1, got "0"/);
+});
+
+Deno.test("outside a Jupyter kernel and without CONVKIT_WASM_THREADS, wasm takes every core (at most 8)", async () => {
+  const r = await startIn();
+  assert.ok(r.ok, r.stderr);
+  assert.equal(JSON.parse(r.text).threads, Math.min(navigator.hardwareConcurrency, 8));
 });
