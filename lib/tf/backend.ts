@@ -91,26 +91,31 @@ function inJupyterKernel(): boolean {
  * main thread inside a multi-threaded kernel, after which tfjs-wasm's thread pool waits forever (the
  * next training step hangs; measured), so notebooks get one thread unless the variable asks for more.
  */
-function wantedWasmThreads(): number {
+function wantedWasmThreads(): { threads: number; why?: string } {
   let asked: string | undefined;
   try {
     asked = Deno.env.get("CONVKIT_WASM_THREADS");
   } catch { /* no env permission: the default */ }
   if (!asked && inJupyterKernel()) {
-    wasm.note = "single-threaded in a Jupyter kernel, where Interrupt could hang the thread pool";
-    return 1;
+    return {
+      threads: 1,
+      why: "single-threaded in a Jupyter kernel, where Interrupt could hang the thread pool",
+    };
   }
   const n = asked ? Number(asked) : navigator.hardwareConcurrency;
   if (!Number.isInteger(n) || n < 1) {
     throw new RangeError(`CONVKIT_WASM_THREADS must be a whole number >= 1, got "${asked}"`);
   }
-  return Math.min(n, 8);
+  return n > 1
+    ? { threads: Math.min(n, 8) }
+    : { threads: 1, why: "single-threaded: CONVKIT_WASM_THREADS=1, or one core" };
 }
 
 /** Starts wasm once: the threaded build when more than one thread is wanted, else (or if it fails) plain. */
 async function startWasm(): Promise<void> {
-  const threads = wantedWasmThreads();
+  const { threads, why } = wantedWasmThreads();
   wasm.started = true;
+  wasm.note = why;
   if (threads > 1) {
     try {
       wasm.threads = await startWasmThreaded(threads);
@@ -118,10 +123,13 @@ async function startWasm(): Promise<void> {
     } catch (e) {
       wasm.note = `single-threaded: ${e instanceof Error ? e.message : e}`;
     }
-  } else {
-    wasm.note ??= "single-threaded: CONVKIT_WASM_THREADS=1, or one core";
   }
   wasm.threads = 1;
+}
+
+/** "1 thread", "2 threads". */
+function threadsText(): string {
+  return `${wasm.threads} thread${wasm.threads > 1 ? "s" : ""}`;
 }
 
 /**
@@ -209,9 +217,7 @@ export async function probeBackends(
       y.dispose();
       report.ok = data.length === 36 && data.every((v) => v === 27);
       if (name === "wasm") {
-        report.detail = `${wasm.threads} thread${wasm.threads > 1 ? "s" : ""}${
-          wasm.note ? ` (${wasm.note})` : ""
-        }`;
+        report.detail = `${threadsText()}${wasm.note ? ` (${wasm.note})` : ""}`;
       }
       if (!report.ok) report.error = `wrong conv result ${data[0]}`;
     } catch (e) {
@@ -248,9 +254,7 @@ export async function useBackend(
   for (const name of ["wasm", "cpu"] as const) {
     try {
       await setBackend(name);
-      const threads = name === "wasm"
-        ? ` (${wasm.threads} thread${wasm.threads > 1 ? "s" : ""})`
-        : "";
+      const threads = name === "wasm" ? ` (${threadsText()})` : "";
       return {
         name,
         reason: `${noGpu}; ${name}${threads} is the fastest CPU backend that started`,

@@ -175,6 +175,28 @@ function maxPoolGrad2x2(
   }
 }
 
+/** Runs another wasm kernel from inside a kernel, on the same backend. */
+function runKernel(
+  kernel: tf.KernelConfig,
+  backend: unknown,
+  inputs: Record<string, Info>,
+  attrs: object,
+): Info {
+  return kernel.kernelFunc({
+    inputs,
+    backend: backend as tf.KernelBackend,
+    attrs: attrs as tf.NamedAttrMap,
+  }) as Info;
+}
+
+/** Registers `config`, replacing the backend's own kernel of that name if it has one. */
+function replaceKernel(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, config.backendName)) {
+    tf.unregisterKernel(config.kernelName, config.backendName);
+  }
+  tf.registerKernel(config);
+}
+
 /**
  * The filter gradient at stride 1 as one forward convolution: `dW[a, q, c, k] = Σ_{n,i,j} x[n, i+a-P,
  * j+q-P, c] · dy[n, i, j, k]` is a convolution of x with the batch and channel axes swapped (`[C, H, W, N]`:
@@ -194,16 +216,10 @@ function filterGradByConv(
   conv2d: tf.KernelConfig,
 ): Info {
   const be = backend as WasmBackend;
-  const run = (kernel: tf.KernelConfig, inputs: Record<string, Info>, attrs: object) =>
-    kernel.kernelFunc({
-      inputs,
-      backend: backend as tf.KernelBackend,
-      attrs: attrs as tf.NamedAttrMap,
-    }) as Info;
-  const xT = run(transpose, { x }, { perm: [3, 1, 2, 0] }); // [C, H, W, N]
-  const dyT = run(transpose, { x: dy }, { perm: [1, 2, 0, 3] }); // [H', W', N, K]
+  const xT = runKernel(transpose, backend, { x }, { perm: [3, 1, 2, 0] }); // [C, H, W, N]
+  const dyT = runKernel(transpose, backend, { x: dy }, { perm: [1, 2, 0, 3] }); // [H', W', N, K]
   const { top, bottom, left, right } = info.padInfo;
-  const out = run(conv2d, { x: xT, filter: dyT }, {
+  const out = runKernel(conv2d, backend, { x: xT, filter: dyT }, {
     strides: 1,
     pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
     dataFormat: "NHWC",
@@ -211,7 +227,7 @@ function filterGradByConv(
   }); // [C, F, F, K]
   be.disposeData(xT.dataId);
   be.disposeData(dyT.dataId);
-  const dw = run(transpose, { x: out }, { perm: [1, 2, 0, 3] }); // [F, F, C, K]
+  const dw = runKernel(transpose, backend, { x: out }, { perm: [1, 2, 0, 3] }); // [F, F, C, K]
   be.disposeData(out.dataId);
   return dw;
 }
@@ -234,10 +250,7 @@ export function registerFastGrads(): boolean {
     );
   }
 
-  if (tf.getKernel("Conv2DBackpropFilter", "wasm")) {
-    tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
-  }
-  tf.registerKernel({
+  replaceKernel({
     kernelName: "Conv2DBackpropFilter",
     backendName: "wasm",
     kernelFunc: ({ inputs, backend, attrs }) => {
@@ -254,21 +267,16 @@ export function registerFastGrads(): boolean {
       const rows = info.batchSize * info.outHeight * info.outWidth;
       const p = info.filterHeight * info.filterWidth * info.inChannels;
       const colsId = be.write(im2colTransposed(be.readSync(x.dataId), info), [p, rows], "float32");
-      const product = batchMatMul.kernelFunc({
-        inputs: {
-          a: { dataId: colsId, shape: [1, p, rows], dtype: "float32" },
-          b: { dataId: dy.dataId, shape: [1, rows, info.outChannels], dtype: "float32" },
-        },
-        backend,
-        attrs: { transposeA: false, transposeB: false },
-      }) as Info;
+      const product = runKernel(batchMatMul, backend, {
+        a: { dataId: colsId, shape: [1, p, rows], dtype: "float32" },
+        b: { dataId: dy.dataId, shape: [1, rows, info.outChannels], dtype: "float32" },
+      }, { transposeA: false, transposeB: false });
       be.disposeData(colsId);
       return { dataId: product.dataId, shape: filterShape, dtype: "float32" };
     },
   });
 
-  if (stockInput) tf.unregisterKernel("Conv2DBackpropInput", "wasm");
-  tf.registerKernel({
+  replaceKernel({
     kernelName: "Conv2DBackpropInput",
     backendName: "wasm",
     // the stock kernel binds its wasm function when the backend starts: keep that for the strided case
@@ -309,22 +317,15 @@ export function registerFastGrads(): boolean {
         0,
         0,
       ]];
-      const result = conv2d.kernelFunc({
-        inputs: { x: dy, filter: { dataId: wId, shape: [fh, fw, k, c], dtype: "float32" } },
-        backend,
-        attrs: {
-          strides: 1,
-          pad: pad as unknown as number,
-          dataFormat: "NHWC",
-          dilations: 1,
-        },
-      }) as Info;
+      const result = runKernel(conv2d, backend, {
+        x: dy,
+        filter: { dataId: wId, shape: [fh, fw, k, c], dtype: "float32" },
+      }, { strides: 1, pad, dataFormat: "NHWC", dilations: 1 });
       be.disposeData(wId);
       return result;
     },
   });
-  if (tf.getKernel("MaxPoolGrad", "wasm")) tf.unregisterKernel("MaxPoolGrad", "wasm");
-  tf.registerKernel({
+  replaceKernel({
     kernelName: "MaxPoolGrad",
     backendName: "wasm",
     kernelFunc: ({ inputs, backend, attrs }) => {

@@ -9,7 +9,8 @@ import { type ChannelStats, makeBatch } from "../data/batch.ts";
 import { Rng } from "../random.ts";
 import type { Tensor } from "../tensor.ts";
 import { LrSchedule, type OptimizerState, step } from "./optim.ts";
-import type { BaseTrainOptions, HistoryEntry, Split } from "./trainer.ts";
+import { type HistoryEntry, historyEntry } from "./history.ts";
+import type { BaseTrainOptions, Split } from "./trainer.ts";
 
 /** Parameters by name (an interface such as ThreeLayerConvNetParams will do). */
 export type Params<P> = { [K in keyof P]: Tensor };
@@ -109,15 +110,8 @@ export async function trainTeaching<P extends Params<P>>(
     const valAcc = opts.validation
       ? accuracy(loss, params, opts.validation, opts.stats)
       : undefined;
-    const entry: HistoryEntry = {
-      epoch,
-      loss: lossSum / seen,
-      trainAcc: accuracy(loss, params, train, opts.stats),
-      ...(valAcc !== undefined ? { valAcc } : {}),
-      lr: schedule.lr,
-      seconds,
-      imagesPerSecond: seen / seconds,
-    };
+    const trainAcc = accuracy(loss, params, train, opts.stats);
+    const entry = historyEntry(epoch, lossSum, seen, trainAcc, valAcc, schedule.lr, seconds);
     history.push(entry);
     if (valAcc !== undefined && (!best || valAcc > best.valAcc)) {
       best = {

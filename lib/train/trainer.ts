@@ -13,6 +13,7 @@ import { batches, type ChannelStats, makeBatch } from "../data/batch.ts";
 import { fanIn } from "../init.ts";
 import { Rng } from "../random.ts";
 import { recoverEngine, tf } from "../tf/backend.ts";
+import { type HistoryEntry, historyEntry } from "./history.ts";
 import { LrSchedule, type OptimizerConfig, type Schedule } from "./optim.ts";
 
 /** A dataset split as bytes: NHWC images 0..255 and labels. */
@@ -24,16 +25,7 @@ export interface Split {
   shape: readonly [number, number, number];
 }
 
-/** One epoch of the history. */
-export interface HistoryEntry {
-  epoch: number;
-  loss: number;
-  trainAcc: number;
-  valAcc?: number;
-  lr: number;
-  seconds: number;
-  imagesPerSecond: number;
-}
+export type { HistoryEntry } from "./history.ts";
 
 /** What both trainers take: length, batches, update rule, schedule, seed, normalization, validation. */
 export interface BaseTrainOptions {
@@ -234,15 +226,15 @@ export async function trainTfjs(
       const valAcc = opts.validation
         ? evaluate(model, opts.validation, { stats: opts.stats }).accuracy
         : undefined;
-      const entry: HistoryEntry = {
+      const entry = historyEntry(
         epoch,
-        loss: lossSum / seen,
-        trainAcc: correct / seen,
-        ...(valAcc !== undefined ? { valAcc } : {}),
-        lr: schedule.lr,
+        lossSum,
+        seen,
+        correct / seen,
+        valAcc,
+        schedule.lr,
         seconds,
-        imagesPerSecond: seen / seconds,
-      };
+      );
       history.push(entry);
       if (valAcc !== undefined && (!best || valAcc > best.valAcc)) {
         best?.weights.forEach((w) => w.dispose());
