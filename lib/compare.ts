@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ShapeError } from "./shape.ts";
+import { ShapeError } from "./errors.ts";
 import { formatShape, indexOf, sameShape, type Shape } from "./tensor.ts";
 
 /** Anything with numbers and a shape: a kit tensor, or typed data with a shape (e.g. from tfjs). */

@@ -7,19 +7,8 @@
  * @module
  */
 
-/** A shape problem: what was expected and what arrived. A `TypeError`, since the input is of the wrong kind. */
-export class ShapeError extends TypeError {
-  /** What the function needed (a shape, or the numbers it compared). */
-  readonly expected: readonly number[];
-  /** What it got. */
-  readonly actual: readonly number[];
-  constructor(message: string, detail: { expected: readonly number[]; actual: readonly number[] }) {
-    super(message);
-    this.name = "ShapeError";
-    this.expected = [...detail.expected];
-    this.actual = [...detail.actual];
-  }
-}
+export { ShapeError } from "./errors.ts";
+import { ShapeError } from "./errors.ts";
 
 function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(2);

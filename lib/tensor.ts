@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ShapeError } from "./shape.ts";
+import { ShapeError } from "./errors.ts";
 
 /** A shape: one whole number of at least 0 per axis. */
 export type Shape = readonly number[];

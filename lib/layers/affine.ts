@@ -7,7 +7,7 @@
  * @module
  */
 import { matmul, matmulTransA, matmulTransB } from "../matmul.ts";
-import { ShapeError } from "../shape.ts";
+import { ShapeError } from "../errors.ts";
 import { formatShape, type Tensor } from "../tensor.ts";
 import { checkCache, checkShapeIs, checkTensor } from "./checks.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ShapeError } from "../shape.ts";
+import { ShapeError } from "../errors.ts";
 import { formatShape, sameShape, type Shape, sizeOf, type Tensor } from "../tensor.ts";
 
 /** Every cache names the forward pass that made it, so a backward pass can refuse a foreign one. */
