@@ -54,7 +54,7 @@ export function addCounts(a: LayerCounts, b: LayerCounts): LayerCounts {
  *
  * @example
  * ```ts
- * import { convLayerCounts } from "convkit/models/summary.ts";
+ * import { convLayerCounts } from "convkit/models/counts.ts";
  * import assert from "node:assert/strict";
  * const c = convLayerCounts("CONV1", [227, 227, 3], 96, 11, 11, 4, 0); // AlexNet's CONV1
  * assert.deepEqual([...c.out], [55, 55, 96]);

@@ -13,7 +13,7 @@
 import { table } from "../display.ts";
 import { barChart } from "../plot/charts.ts";
 import type { Figure } from "../plot/figure.ts";
-import { addCounts, convLayerCounts, EMPTY, type LayerCounts, type Unit } from "./counts.ts";
+import { addCounts, EMPTY, type LayerCounts, type Unit } from "./counts.ts";
 import {
   type ConvLayer,
   filterSize,
@@ -24,7 +24,7 @@ import {
   windowOut,
 } from "./spec.ts";
 
-export { convLayerCounts, type LayerCounts };
+export type { LayerCounts };
 
 /** One row of a summary. */
 export interface SummaryRow extends LayerCounts {
@@ -56,13 +56,57 @@ export interface Summary {
   totals: SummaryTotals;
 }
 
+/**
+ * What one conv layer holds and computes, on an input volume `[H, W, D]` (the lecture's conv layer summary:
+ * `(F * F * D / groups) * K` weights and K biases; output `(N - F + 2P) / S + 1`, rounded down, by
+ * `windowOut`). The library's own arithmetic: exercise ex7 (`convLayerCounts` in `counts.ts`) computes the
+ * same, and no summary runs a student's code.
+ *
+ * @throws {RangeError} when the groups do not divide the depth and the filters, or the window does not fit
+ */
+export function convUnit(
+  where: string,
+  input: Volume,
+  k: number,
+  fh: number,
+  fw: number,
+  stride: number,
+  pad: number | "same",
+  opts: { bias?: boolean; bn?: boolean; groups?: number } = {},
+): Unit {
+  const [h, w, d] = input;
+  const groups = opts.groups ?? 1;
+  if (d % groups !== 0 || k % groups !== 0) {
+    throw new RangeError(
+      `${where}: ${groups} groups must divide the input depth ${d} and the ${k} filters`,
+    );
+  }
+  const out: Volume = [
+    windowOut(h, fh, stride, pad, false, `${where} (height)`),
+    windowOut(w, fw, stride, pad, false, `${where} (width)`),
+    k,
+  ];
+  const weights = fh * fw * (d / groups) * k;
+  const bn = opts.bn ?? false;
+  const positions = out[0] * out[1];
+  return {
+    out,
+    weights,
+    biases: (opts.bias ?? !bn) ? k : 0,
+    bnParams: bn ? 2 * k : 0,
+    bnStats: bn ? 2 * k : 0,
+    activations: positions * k,
+    multAdds: positions * weights,
+  };
+}
+
 function layerUnit(l: Layer, input: Volume): Unit {
   const [h, w, d] = input;
   switch (l.kind) {
     case "conv": {
       const [fh, fw] = filterSize(l as ConvLayer);
       const pad = l.pad === "same" ? "same" : padOf(l, fh);
-      return convLayerCounts(l.name, input, l.filters, fh, fw, l.stride ?? 1, pad, {
+      return convUnit(l.name, input, l.filters, fh, fw, l.stride ?? 1, pad, {
         bias: l.bias,
         bn: l.bn,
         groups: l.groups,
@@ -98,12 +142,12 @@ function layerUnit(l: Layer, input: Volume): Unit {
     case "inception": {
       const bn = l.bn ?? false, s5 = l.size5 ?? 5;
       const o = { bn };
-      const b1 = convLayerCounts(`${l.name}/1x1`, input, l.c1, 1, 1, 1, 0, o);
-      const r3 = convLayerCounts(`${l.name}/3x3_reduce`, input, l.c3r, 1, 1, 1, 0, o);
-      const b3 = convLayerCounts(`${l.name}/3x3`, r3.out, l.c3, 3, 3, 1, 1, o);
-      const r5 = convLayerCounts(`${l.name}/5x5_reduce`, input, l.c5r, 1, 1, 1, 0, o);
-      const b5 = convLayerCounts(`${l.name}/5x5`, r5.out, l.c5, s5, s5, 1, (s5 - 1) / 2, o);
-      const pp = convLayerCounts(`${l.name}/pool_proj`, input, l.pool, 1, 1, 1, 0, o);
+      const b1 = convUnit(`${l.name}/1x1`, input, l.c1, 1, 1, 1, 0, o);
+      const r3 = convUnit(`${l.name}/3x3_reduce`, input, l.c3r, 1, 1, 1, 0, o);
+      const b3 = convUnit(`${l.name}/3x3`, r3.out, l.c3, 3, 3, 1, 1, o);
+      const r5 = convUnit(`${l.name}/5x5_reduce`, input, l.c5r, 1, 1, 1, 0, o);
+      const b5 = convUnit(`${l.name}/5x5`, r5.out, l.c5, s5, s5, 1, (s5 - 1) / 2, o);
+      const pp = convUnit(`${l.name}/pool_proj`, input, l.pool, 1, 1, 1, 0, o);
       const pooled = { ...EMPTY, activations: h * w * d }; // the 3x3 max pool before pool_proj
       const depth = l.c1 + l.c3 + l.c5 + l.pool;
       const inner = [b1, r3, b3, r5, b5, pp].reduce(
@@ -117,18 +161,18 @@ function layerUnit(l: Layer, input: Volume): Unit {
       const units: Unit[] = [];
       let out: Volume;
       if (l.block === "basic") {
-        units.push(convLayerCounts(`${l.name}/conv1`, input, l.filters, 3, 3, l.stride, 1, o));
-        units.push(convLayerCounts(`${l.name}/conv2`, units[0].out, l.filters, 3, 3, 1, 1, o));
+        units.push(convUnit(`${l.name}/conv1`, input, l.filters, 3, 3, l.stride, 1, o));
+        units.push(convUnit(`${l.name}/conv2`, units[0].out, l.filters, 3, 3, 1, 1, o));
       } else {
-        units.push(convLayerCounts(`${l.name}/conv1`, input, l.filters, 1, 1, 1, 0, o));
+        units.push(convUnit(`${l.name}/conv1`, input, l.filters, 1, 1, 1, 0, o));
         units.push(
-          convLayerCounts(`${l.name}/conv2`, units[0].out, l.filters, 3, 3, l.stride, 1, o),
+          convUnit(`${l.name}/conv2`, units[0].out, l.filters, 3, 3, l.stride, 1, o),
         );
-        units.push(convLayerCounts(`${l.name}/conv3`, units[1].out, 4 * l.filters, 1, 1, 1, 0, o));
+        units.push(convUnit(`${l.name}/conv3`, units[1].out, 4 * l.filters, 1, 1, 1, 0, o));
       }
       out = units[units.length - 1].out;
       if (l.stride !== 1 || d !== out[2]) {
-        units.push(convLayerCounts(`${l.name}/shortcut`, input, out[2], 1, 1, l.stride, 0, o));
+        units.push(convUnit(`${l.name}/shortcut`, input, out[2], 1, 1, l.stride, 0, o));
       }
       const inner = units.reduce((a, u) => addCounts(a, u), { ...EMPTY } as LayerCounts);
       out = [out[0], out[1], out[2]];

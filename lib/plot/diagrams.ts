@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { convOutputSize } from "../shape.ts";
+import { outputSize } from "../tf/output_size.ts";
 import { Figure } from "./figure.ts";
 import { svgToPng } from "./render.ts";
 
@@ -133,7 +133,7 @@ export interface SlidingWindowOptions {
 export async function slidingWindow(opts: SlidingWindowOptions): Promise<Figure> {
   const { n, f, stride } = opts;
   const pad = opts.pad ?? 0;
-  const out = convOutputSize(n, f, stride, pad, "slidingWindow");
+  const out = outputSize(n, f, stride, pad, "slidingWindow");
   const total = out * out, shown = Math.min(total, opts.maxPanels ?? 25);
   const size = n + 2 * pad;
   const cell = Math.max(4, Math.min(14, Math.floor(120 / size)));

@@ -6,7 +6,7 @@
  * @module
  */
 import { checkTensor } from "../layers/checks.ts";
-import { convOutputSize } from "../shape.ts";
+import { outputSize } from "../tf/output_size.ts";
 import type { Tensor } from "../tensor.ts";
 import { Figure, type PlotlyFigure } from "./figure.ts";
 import { activationMaps } from "./images.ts";
@@ -120,7 +120,7 @@ export async function volumeWithFilter(
   opts: { h: number; w: number; d: number; f: number; stride: number; title?: string },
 ): Promise<Figure> {
   const { h, w, d, f, stride } = opts;
-  const outW = convOutputSize(w, f, stride, 0, "volumeWithFilter");
+  const outW = outputSize(w, f, stride, 0, "volumeWithFilter");
   const title = opts.title ??
     `${h}x${w}x${d} input, ${f}x${f}x${d} filter: ${outW} positions per row`;
   const positions = Array.from({ length: outW }, (_, p) => p * stride);
@@ -167,7 +167,7 @@ export async function volumeWithFilter(
       `<rect x="${x}" y="${y}" width="${ww}" height="${hh}" fill="${fill}" fill-opacity="${op}" stroke="#333"/>`;
   };
   const caption = `the filter spans the full depth (${d}); it slides over ${
-    convOutputSize(h, f, stride, 0, "volumeWithFilter")
+    outputSize(h, f, stride, 0, "volumeWithFilter")
   }x${outW} positions`;
   const width = Math.max(ox + w * s + d * k * 0.8 + 40, caption.length * 7 + 20),
     height = oy + h * s + 50;
