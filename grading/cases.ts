@@ -3,8 +3,11 @@
  * reference solution's. This file holds the builders and the visible cases, which students have; the
  * hidden cases are in `grading/hidden/`, in the instructor's tree only.
  *
- * Inputs are seeded: visible cases use the public variant, hidden cases a variant seeded by the student's
- * id, so that outputs cannot be copied from one submission to the next.
+ * Visible cases draw fresh inputs at every run (a table of remembered outputs passes nothing) and are
+ * compared with the library's ops (`reference.ts`: tfjs at float32, the library's arithmetic), which every
+ * edition may run. Hidden cases, in the instructor's tree only, are seeded by the student's id (outputs
+ * cannot be copied from one submission to the next) and compared with the reference solution in float64;
+ * they carry most of each exercise's points (`HIDDEN_SHARE`).
  *
  * @module
  */
@@ -24,9 +27,29 @@ export interface Case {
   exercise: string;
   name: string;
   hidden: boolean;
+  /** What kind of case it is, shown for hidden cases too: "stride 2, pad 1, non-square". */
+  kind: string;
   program: Program;
   /** Output reference to its comparison. */
   compare: Record<string, Compare>;
+}
+
+/** The share of each exercise's points that its hidden cases carry (the visible ones carry the rest). */
+export const HIDDEN_SHARE = 0.7;
+
+/** A seed drawn afresh (visible cases change at every run). */
+export function freshSeed(): string {
+  return crypto.randomUUID();
+}
+
+function convKind(xs: number[], ws: number[], stride: number, pad: number): string {
+  return [
+    `stride ${stride}`,
+    `pad ${pad}`,
+    ...(xs[1] !== xs[2] ? ["non-square"] : []),
+    ...(ws[0] === 1 ? ["1x1 filter"] : []),
+    ...(xs[0] > 1 ? [`batch ${xs[0]}`] : []),
+  ].join(", ");
 }
 
 /** A seeded generator for one student and exercise (FNV-1a of both). */
@@ -81,6 +104,11 @@ export const build = {
       id,
       exercise: "ex1",
       hidden,
+      kind: !fits && rounding !== "floor"
+        ? "a stride or filter that does not fit"
+        : rounding
+        ? "rounding down"
+        : `stride ${s}, pad ${p}`,
       name: `convOutputSize(${n}, ${f}, ${s}, ${p}${rounding ? ", floor" : ""})`,
       program: {
         steps: [call("shape.ts#convOutputSize", args, "r", { catch: true })],
@@ -102,6 +130,7 @@ export const build = {
       id,
       exercise: "ex2.1",
       hidden,
+      kind: convKind(xs, ws, stride, pad),
       name: `conv2dForward x=[${xs}] w=[${ws}] s=${stride} p=${pad}`,
       program: {
         steps: [
@@ -133,6 +162,7 @@ export const build = {
       id,
       exercise: "ex2.2",
       hidden,
+      kind: convKind(xs, ws, stride, pad),
       name: `conv2dBackward x=[${xs}] w=[${ws}] s=${stride} p=${pad}`,
       program: {
         steps: [
@@ -175,6 +205,9 @@ export const build = {
       id,
       exercise: backward ? "ex3.2" : "ex3.1",
       hidden,
+      kind: `F=${size}, S=${stride}${size > stride ? ", overlapping windows" : ""}${
+        xs[1] !== xs[2] ? ", non-square" : ""
+      }`,
       name: `maxPool2d${backward ? "Backward" : "Forward"} x=[${xs}] F=${size} S=${stride}`,
       program: { steps, outputs: backward ? ["bwd.dx"] : ["fwd.out"] },
       compare: backward ? { "bwd.dx": { kind: "close" } } : { "fwd.out": { kind: "close" } },
@@ -212,6 +245,7 @@ export const build = {
       id,
       exercise: backward ? "ex4.2" : "ex4.1",
       hidden,
+      kind: convKind(xs, ws, stride, pad),
       name: `conv2d${
         backward ? "BackwardIm2col dx" : "ForwardIm2col"
       } x=[${xs}] w=[${ws}] s=${stride} p=${pad}`,
@@ -244,6 +278,7 @@ export const build = {
       id,
       exercise: backward ? "ex5.2" : "ex5.1",
       hidden,
+      kind: `${mode} mode, ${xs[3]} channels`,
       name: `spatialBatchnorm${backward ? "Backward" : "Forward"} ${mode} x=[${xs}]`,
       program: { steps, outputs },
       compare: Object.fromEntries(outputs.map((o) => [o, { kind: "close" as const }])),
@@ -276,6 +311,7 @@ export const build = {
       id,
       exercise: "ex6",
       hidden,
+      kind: `${n} images, ${f}x${f} filters${reg ? ", with regularization" : ""}`,
       name: `threeLayerConvNetLoss N=${n} input=${input.join("x")} K=${k} F=${f} reg=${reg}`,
       program: {
         steps: [
@@ -304,6 +340,11 @@ export const build = {
       id,
       exercise: "ex7",
       hidden,
+      kind: [
+        `F=${f}, S=${s}, P=${p}`,
+        ...(opts.bn ? ["batch norm"] : []),
+        ...(opts.groups ? [`${opts.groups} groups`] : []),
+      ].join(", "),
       name: `convLayerCounts input=${input.join("x")} K=${k} F=${f} S=${s} P=${p}${
         opts.bn ? " bn" : ""
       }${opts.groups ? ` groups=${opts.groups}` : ""}`,
@@ -327,16 +368,26 @@ export const build = {
   },
 };
 
-/** The visible cases: the public variant, the same for everyone, with expected outputs shipped to students. */
-export function visibleCases(): Case[] {
-  const r = (ex: string) => variantRng("public", ex);
+/**
+ * The visible cases, with inputs drawn from `seed` (by default a fresh one: they change at every run).
+ * Students have them; their reference is the library's (`reference.ts`).
+ */
+export function visibleCases(seed: string = freshSeed()): Case[] {
+  const r = (ex: string) => variantRng(seed, ex);
   const cases: Case[] = [];
   const add = (c: Case) => cases.push(c);
-  add(build.outputSize("ex1/visible/1", false, 7, 3, 1, 0));
-  add(build.outputSize("ex1/visible/2", false, 7, 3, 2, 0));
-  add(build.outputSize("ex1/visible/3", false, 7, 3, 3, 0)); // does not fit: ShapeError
-  add(build.outputSize("ex1/visible/4", false, 32, 5, 1, 2));
-  let g = r("ex2.1");
+  let g = r("ex1");
+  const pick = <T>(xs: readonly T[]) => xs[g.int(xs.length)];
+  {
+    const f = pick([1, 3, 5, 7]), s = 1 + g.int(3), p = g.int(3), out = 2 + g.int(20);
+    const n = (out - 1) * s + f - 2 * p;
+    add(build.outputSize("ex1/visible/1", false, n, f, s, p)); // fits
+    const s2 = pick([2, 3]), n2 = s2 * (3 + g.int(10)) + f + 1; // (n2 - f) % s2 === 1: does not fit
+    add(build.outputSize("ex1/visible/2", false, n2, f, s2, 0));
+    add(build.outputSize("ex1/visible/3", false, n2, f, s2, 0, "floor"));
+    add(build.outputSize("ex1/visible/4", false, 1 + g.int(3), 5 + g.int(3), 1, 0)); // filter too large
+  }
+  g = r("ex2.1");
   add(build.convForward("ex2.1/visible/1", false, g, [2, 5, 5, 3], [3, 3, 3, 4], 1, 1));
   add(build.convForward("ex2.1/visible/2", false, g, [1, 7, 7, 2], [3, 3, 2, 2], 2, 0));
   g = r("ex2.2");
@@ -353,7 +404,11 @@ export function visibleCases(): Case[] {
   add(build.batchnorm("ex5.2/visible/1", false, g, [2, 3, 3, 4], "train", true));
   g = r("ex6");
   add(build.threeLayerNet("ex6/visible/1", false, g, 2, [6, 6, 3], 4, 3, 0.1));
-  add(build.counts("ex7/visible/1", false, [227, 227, 3], 96, 11, 4, 0)); // AlexNet CONV1
-  add(build.counts("ex7/visible/2", false, [224, 224, 64], 64, 3, 1, 1)); // VGG16 CONV1-2
+  g = r("ex7");
+  {
+    const size = 8 + g.int(60), d = pick([3, 16, 64]), k = pick([8, 32, 96]);
+    add(build.counts("ex7/visible/1", false, [size, size, d], k, pick([1, 3, 5]), 1, g.int(3)));
+    add(build.counts("ex7/visible/2", false, [size + 1, size, d], k, 3, 2, 1)); // rounds down
+  }
   return cases;
 }

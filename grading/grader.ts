@@ -1,29 +1,43 @@
 /**
- * The trusted side of grading. For each exercise it starts the sandbox (harness.ts) on the submission
- * with the least Deno permissions and a time limit, sends it the cases' programs, and compares what comes
- * back with the reference solution's outputs: computed live from this tree's `lib/` when the hidden cases
- * are here (the instructor's tree), else read from `grading/expected.json` (a student edition, visible
- * cases only).
+ * The trusted side of grading. For each exercise it builds a private copy of the `lib/` files the
+ * exercise's cases load (`isolate.ts`), starts the sandbox (`harness.ts`) on it with the least Deno
+ * permissions and a time limit (visible and hidden cases in separate processes), and judges what comes
+ * back (`judge.ts`): visible cases, drawn afresh at each run, against the library's ops
+ * (`reference.ts`); hidden cases, in the instructor's tree only, against the reference solution.
+ *
+ * In the instructor's tree every other exercise's code is replaced, for the grader's inputs, by the right
+ * values the reference solution returned (recorded here), so each exercise is graded on its own code.
  *
  * @module
  */
-import { relError } from "../lib/compare.ts";
-import { type Case, type Compare, visibleCases } from "./cases.ts";
-import { EXERCISES } from "./exercises.ts";
-import { decode, type ProgramResult, runProgram, type Value } from "./program.ts";
+import { type Case, HIDDEN_SHARE, visibleCases } from "./cases.ts";
+import { type Exercise, EXERCISES } from "./exercises.ts";
+import type { Job, Recorded } from "./harness.ts";
+import { buildTree, closure, exercisesIn, type PrivateTree, recordingLib } from "./isolate.ts";
+import { judge } from "./judge.ts";
+import {
+  callKey,
+  encode,
+  flatNumbers,
+  type Importer,
+  type ProgramResult,
+  runProgram,
+} from "./program.ts";
+import { libraryImporter } from "./reference.ts";
+import { stripSolutions } from "./release.ts";
 
 const here = new URL(".", import.meta.url);
 const HARNESS = new URL("harness.ts", here).pathname;
-const EXPECTED = new URL("expected.json", here).pathname;
+const LIB = new URL("../lib/", here).pathname.replace(/\/$/, "");
 
 /** The result of one case. */
 export interface CaseResult {
   id: string;
-  /** For hidden cases only "hidden case N": their content stays with the instructor. */
+  /** For hidden cases only "hidden case N (kind)": their content stays with the instructor. */
   name: string;
   hidden: boolean;
   passed: boolean;
-  /** What went wrong; for hidden cases only the kind ("wrong output", "error", "timed out", "permission denied"). */
+  /** What went wrong; for hidden cases only the kind ("wrong output", "error", "timed out", ...). */
   message?: string;
   /** True when the student's code tried something the sandbox does not allow. */
   denied?: boolean;
@@ -38,13 +52,15 @@ export interface ExerciseResult {
   cases: CaseResult[];
   timedOut: boolean;
   seconds: number;
+  /** Lines for the report: where a failure's cause lies in another exercise, markers not found. */
+  notes: string[];
 }
 
 /** A grading report. */
 export interface Report {
   submission: string;
   student: string;
-  /** "instructor": visible and hidden cases against the live reference; "self": visible cases only. */
+  /** "instructor": visible and hidden cases; "self": visible cases only (a student edition). */
   mode: "instructor" | "self";
   points: number;
   maxPoints: number;
@@ -63,6 +79,8 @@ export interface GradeOptions {
   timeLimitMs?: number;
   /** Only these exercises. */
   only?: string[];
+  /** Seed of the visible cases (default: a fresh one). */
+  seed?: string;
 }
 
 async function loadHidden(): Promise<((student: string) => Case[]) | undefined> {
@@ -75,32 +93,101 @@ async function loadHidden(): Promise<((student: string) => Case[]) | undefined> 
   return mod.hiddenCases;
 }
 
-/** Reference outputs of the cases, from this tree's lib (instructor) or expected.json (student edition). */
-export async function referenceResults(
-  cases: Case[],
-  live: boolean,
-): Promise<Map<string, ProgramResult>> {
-  const out = new Map<string, ProgramResult>();
-  if (live) {
-    const lib = new URL("../lib/", here);
-    for (const c of cases) {
-      out.set(
-        c.id,
-        await runProgram(c.program, (p) => import(new URL(p, lib).href)),
-      );
+/** The released text of every `lib/` file (relative to `lib/`): stubs in place of solutions. */
+export async function releasedTexts(): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let stubs: Record<string, string> = {};
+  try {
+    stubs = JSON.parse(await Deno.readTextFile(new URL("stubs.json", here)));
+  } catch { /* the instructor's tree: strip the solutions here */ }
+  const walk = async (rel: string) => {
+    for await (const e of Deno.readDir(`${LIB}/${rel}`)) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) await walk(path);
+      else if (e.isFile && path.endsWith(".ts")) {
+        const text = stubs[`lib/${path}`] ?? await Deno.readTextFile(`${LIB}/${path}`);
+        out.set(path, stubs[`lib/${path}`] ? text : stripSolutions(text, `lib/${path}`).text);
+      }
     }
-    return out;
-  }
-  const saved: Record<string, ProgramResult> = JSON.parse(await Deno.readTextFile(EXPECTED));
-  for (const c of cases) if (saved[c.id]) out.set(c.id, saved[c.id]);
+  };
+  await walk("");
   return out;
+}
+
+/** Module paths a case's program calls into. */
+function entries(cases: Case[]): string[] {
+  return [...new Set(cases.flatMap((c) => c.program.steps.map((s) => s.call.split("#")[0])))];
+}
+
+let recording: Promise<string> | undefined;
+/** The instructor's lib with every exercise's function recording its calls (built once a process). */
+function recordingDir(): Promise<string> {
+  recording ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "convkit_reference_" });
+    await recordingLib(LIB, dir);
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* gone */ }
+    });
+    return dir;
+  })();
+  return recording;
+}
+
+type Tables = Record<string, Recorded[]>;
+let recorder: { exercise: string; tables: Tables } | undefined;
+Object.defineProperty(globalThis, "__convkitRecord", {
+  value: (id: string, args: unknown[], run: () => unknown) => {
+    const target = recorder;
+    const key = target && id !== target.exercise
+      ? callKey(args, EXERCISES.find((e) => e.id === id)?.keyArgs)
+      : undefined;
+    const nums = key ? flatNumbers(args) : [];
+    const keep = (r: Omit<Recorded, "key" | "nums">) => {
+      if (!key || !target) return;
+      const t = target.tables[id] ??= [];
+      if (!t.some((x) => x.key === key)) t.push({ key, nums, ...r });
+    };
+    try {
+      const v = run();
+      keep({ ok: true, value: encode(v) });
+      return v;
+    } catch (e) {
+      const err = e as Error;
+      keep({ ok: false, error: { name: String(err?.name), message: String(err?.message) } });
+      throw e;
+    }
+  },
+  configurable: true,
+});
+
+/** Runs the reference solution on cases, recording what every other exercise returned for them. */
+async function solutionRun(cases: Case[]) {
+  const dir = await recordingDir();
+  const importer: Importer = (p) => import(new URL(p, `file://${dir}/`).href);
+  const results = new Map<string, ProgramResult>();
+  const tables = new Map<string, Tables>();
+  for (const c of cases) {
+    const t = tables.get(c.exercise) ?? {};
+    tables.set(c.exercise, t);
+    recorder = { exercise: c.exercise, tables: t };
+    try {
+      results.set(c.id, await runProgram(c.program, importer));
+    } finally {
+      recorder = undefined;
+    }
+  }
+  return { results, tables };
 }
 
 async function studentId(submission: string, given?: string): Promise<string> {
   if (given) return given;
   try {
+    const st = await Deno.lstat(`${submission}/student.json`);
+    if (!st.isFile || st.size > 4096) return "anonymous";
     const j = JSON.parse(await Deno.readTextFile(`${submission}/student.json`));
-    if (typeof j.id === "string" && j.id.trim()) return j.id.trim();
+    if (typeof j.id === "string" && j.id.trim()) return j.id.trim().slice(0, 100);
   } catch { /* no student.json */ }
   return "anonymous";
 }
@@ -110,14 +197,40 @@ function isDenial(e: { name: string; message: string }): boolean {
     /Requires \w+ access|--no-remote|--no-npm/.test(e.message);
 }
 
+/** Reads a stream to its end, keeping at most `max` bytes. */
+async function readCapped(stream: ReadableStream<Uint8Array>, max: number, onOver: () => void) {
+  const chunks: Uint8Array[] = [];
+  let size = 0, over = false;
+  for await (const chunk of stream) {
+    if (over) continue;
+    size += chunk.length;
+    if (size > max) {
+      over = true;
+      onOver();
+      continue;
+    }
+    chunks.push(chunk);
+  }
+  return {
+    text: new TextDecoder().decode(await new Blob(chunks as BlobPart[]).arrayBuffer()),
+    over,
+  };
+}
+
 interface SandboxRun {
   results: Map<string, ProgramResult>;
   timedOut: boolean;
   crashed?: string;
 }
 
-/** Runs programs in the sandbox: read the submission's lib only, write a scratch folder only. */
-async function sandbox(lib: string, cases: Case[], timeLimitMs: number): Promise<SandboxRun> {
+/** Runs programs in the sandbox: read the private lib only, write a scratch folder only. */
+async function sandbox(
+  lib: string,
+  exercise: Exercise,
+  cases: Case[],
+  tables: Tables,
+  timeLimitMs: number,
+): Promise<SandboxRun> {
   const scratch = await Deno.makeTempDir({ prefix: "convkit_sandbox_" });
   const nonce = crypto.randomUUID();
   const env: Record<string, string> = { NO_COLOR: "1" };
@@ -146,161 +259,133 @@ async function sandbox(lib: string, cases: Case[], timeLimitMs: number): Promise
     stderr: "piped",
   }).spawn();
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
+  const kill = () => {
     try {
       child.kill("SIGKILL");
     } catch { /* already gone */ }
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill();
   }, timeLimitMs);
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify({
+  const job: Job = {
     nonce,
     lib,
+    grading: exercise.id,
+    names: Object.fromEntries(EXERCISES.map((e) => [e.id, e.fn])),
     programs: cases.map((c) => ({ id: c.id, program: c.program })),
-  })));
+    tables,
+    keyArgs: Object.fromEntries(
+      EXERCISES.map((e) => [e.id, e.keyArgs ? [...e.keyArgs] : undefined]),
+    ),
+  };
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify(job))).catch(() => {});
   await writer.close().catch(() => {});
-  // read at most 64 MiB of output; a submission printing more is cut off
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const errText = new Response(child.stderr).text();
-  for await (const chunk of child.stdout) {
-    size += chunk.length;
-    if (size > 64 * 2 ** 20) {
-      child.kill("SIGKILL");
-      break;
-    }
-    chunks.push(chunk);
-  }
+  const [out, err] = await Promise.all([
+    readCapped(child.stdout, 64 * 2 ** 20, kill),
+    readCapped(child.stderr, 2 ** 20, () => {}),
+  ]);
   const status = await child.status;
   clearTimeout(timer);
-  const stderr = await errText.catch(() => "");
   await Deno.remove(scratch, { recursive: true }).catch(() => {});
   const results = new Map<string, ProgramResult>();
   const prefix = `@@result ${nonce} `;
-  for (
-    const line of new TextDecoder().decode(
-      await new Blob(chunks as Uint8Array<ArrayBuffer>[]).arrayBuffer(),
-    ).split("\n")
-  ) {
+  for (const line of out.text.split("\n")) {
     if (!line.startsWith(prefix)) continue;
     try {
       const { id, result } = JSON.parse(line.slice(prefix.length));
-      results.set(id, result);
+      if (cases.some((c) => c.id === id) && !results.has(id)) results.set(id, result);
     } catch { /* a broken line counts as no result */ }
   }
-  const crashed = !timedOut && !status.success && results.size < cases.length
-    ? stderr.split("\n").filter((l) => l.trim()).slice(-3).join(" ").slice(0, 500) ||
-      `exit code ${status.code}`
+  const crashed = !timedOut && (out.over || (!status.success && results.size < cases.length))
+    ? out.over
+      ? "it printed more than 64 MiB"
+      : err.text.split("\n").filter((l) => l.trim()).slice(-3).join(" ").slice(0, 500) ||
+        `exit code ${status.code}`
     : undefined;
   return { results, timedOut, crashed };
 }
 
-/** A number, a Float64Array or a tensor as `{ data, shape }`; undefined for anything else. */
-export function asTensor(x: unknown): { data: ArrayLike<number>; shape: number[] } | undefined {
-  if (typeof x === "number") return { data: [x], shape: [1] };
-  if (x instanceof Float64Array) return { data: x, shape: [x.length] };
-  const t = x as { data?: unknown; shape?: unknown };
-  if (t && (t.data instanceof Float64Array || Array.isArray(t.data)) && Array.isArray(t.shape)) {
-    return { data: t.data as ArrayLike<number>, shape: t.shape as number[] };
-  }
-  return undefined;
-}
-
-function closeEnough(mine: unknown, ref: unknown, tol: number): string | undefined {
-  const a = asTensor(mine), b = asTensor(ref);
-  if (!b) return "the reference output is not numeric";
-  if (!a) return `expected numbers, got ${mine === undefined ? "nothing" : typeof mine}`;
-  if (a.shape.join("x") !== b.shape.join("x")) {
-    return `shape ${a.shape.join("x")}, expected ${b.shape.join("x")}`;
-  }
-  const e = relError(a, b);
-  return e <= tol ? undefined : `relative error ${e.toExponential(2)} (should be below ${tol})`;
-}
-
-function equalEnough(mine: unknown, ref: unknown, path = ""): string | undefined {
-  if (
-    ref !== null && typeof ref === "object" && !(ref instanceof Float64Array) &&
-    !(ref instanceof Int32Array)
-  ) {
-    if (mine === null || typeof mine !== "object") return `${path || "result"}: expected an object`;
-    for (const [k, v] of Object.entries(ref)) {
-      const m = equalEnough((mine as Record<string, unknown>)[k], v, path ? `${path}.${k}` : k);
-      if (m) return m;
-    }
-    return undefined;
-  }
-  const flat = (x: unknown) => x instanceof Float64Array || x instanceof Int32Array ? [...x] : x;
-  return JSON.stringify(flat(mine)) === JSON.stringify(flat(ref))
-    ? undefined
-    : `${path || "result"}: got ${JSON.stringify(flat(mine))}, expected ${
-      JSON.stringify(flat(ref))
-    }`;
-}
-
-/** Compares one case's sandbox result with the reference; returns a message when it fails. */
-export function judge(
-  c: Case,
-  mine: ProgramResult | undefined,
-  ref: ProgramResult | undefined,
-): string | undefined {
-  if (!ref || !ref.ok) {
-    return `no reference output for this case (${ref && !ref.ok ? ref.error.message : "missing"})`;
-  }
-  if (!mine) return "no result";
-  if (!mine.ok) return `${mine.error.name}: ${mine.error.message}`;
-  for (const [out, how] of Object.entries(c.compare) as [string, Compare][]) {
-    const m = decode(mine.outputs[out] as Value), r = decode(ref.outputs[out] as Value);
-    let problem: string | undefined;
-    if (how.kind === "error") {
-      const err = (m as { $error?: { name: string } })?.$error;
-      problem = err?.name === how.name
-        ? undefined
-        : err
-        ? `threw ${err.name}, expected ${how.name}`
-        : `returned ${JSON.stringify(m)}, expected a ${how.name}`;
-    } else if ((m as { $error?: unknown })?.$error) {
-      const err = (m as { $error: { name: string; message: string } }).$error;
-      problem = `${err.name}: ${err.message}`;
-    } else if (how.kind === "close") problem = closeEnough(m, r, how.tol ?? 1e-8);
-    else problem = equalEnough(m, r);
-    if (problem) return `${out}: ${problem}`;
-  }
-  return undefined;
+/** Replaces the private folder's path in a message with `lib`, so no grader path reaches feedback. */
+function clean(message: string, dir: string): string {
+  return message.replaceAll(`file://${dir}`, "lib").replaceAll(dir, "lib").replace(/\s*\n\s*/g, " ")
+    .slice(0, 2000);
 }
 
 /**
- * Grades one submission: every exercise in its own sandbox, with partial credit from the cases passed.
+ * Grades one submission: every exercise on its own, with partial credit from the cases passed (hidden
+ * cases carry `HIDDEN_SHARE` of each exercise's points in the instructor's tree).
  */
 export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
   const submission = await Deno.realPath(opts.submission);
   const lib = `${submission}/lib`;
   const student = await studentId(submission, opts.student);
   const hidden = await loadHidden();
-  const all = [...visibleCases(), ...(hidden ? hidden(student) : [])];
-  const reference = await referenceResults(all, hidden !== undefined);
+  const all = [...visibleCases(opts.seed), ...(hidden ? hidden(student) : [])];
+  const wanted = EXERCISES.filter((e) => !opts.only || opts.only.includes(e.id));
+  const graded = all.filter((c) => wanted.some((e) => e.id === c.exercise));
+  const library = new Map<string, ProgramResult>();
+  for (const c of graded.filter((c) => !c.hidden)) {
+    library.set(c.id, await runProgram(c.program, libraryImporter));
+  }
+  const solution = hidden ? await solutionRun(graded) : undefined;
+  const released = await releasedTexts();
   const exercises: ExerciseResult[] = [];
   const denied: string[] = [];
-  for (const ex of EXERCISES) {
-    if (opts.only && !opts.only.includes(ex.id)) continue;
-    const cases = all.filter((c) => c.exercise === ex.id);
+  for (const ex of wanted) {
+    const cases = graded.filter((c) => c.exercise === ex.id);
     const t0 = performance.now();
     const limit = opts.timeLimitMs ?? ex.timeLimitMs ?? 30_000;
-    const run = await sandbox(lib, cases, limit);
+    const dir = await Deno.makeTempDir({ prefix: "convkit_grade_" });
+    const runs = new Map<string, ProgramResult>();
+    let tree: PrivateTree | undefined, timedOut = false, crashed: string | undefined;
+    try {
+      tree = await buildTree({
+        exercise: ex,
+        entries: entries(cases),
+        released,
+        studentLib: lib,
+        replay: solution !== undefined,
+        dir,
+      });
+      if (!tree.problem) {
+        const tables = solution?.tables.get(ex.id) ?? {};
+        for (const part of [cases.filter((c) => !c.hidden), cases.filter((c) => c.hidden)]) {
+          if (!part.length) continue;
+          const run = await sandbox(dir, ex, part, tables, limit);
+          run.results.forEach((r, id) => runs.set(id, r));
+          timedOut ||= run.timedOut;
+          crashed ??= run.crashed;
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
     let hiddenNo = 0;
     const results: CaseResult[] = cases.map((c) => {
-      const mine = run.results.get(c.id);
-      let message = mine
-        ? judge(c, mine, reference.get(c.id))
-        : run.timedOut
-        ? `timed out: the exercise ran past its ${(limit / 1000).toFixed(0)} s limit`
-        : `no result: ${run.crashed ?? "the sandbox stopped"}`;
+      const mine = runs.get(c.id);
+      const ref = c.hidden ? solution?.results.get(c.id) : library.get(c.id);
+      const verdict = tree?.problem
+        ? { passed: false, message: tree.problem, kind: "error" as const }
+        : mine
+        ? judge(c, mine, ref)
+        : {
+          passed: false,
+          message: timedOut
+            ? `timed out: the exercise ran past its ${(limit / 1000).toFixed(0)} s limit`
+            : `no result: ${crashed ?? "the sandbox stopped"}`,
+        };
+      let message = verdict.message && clean(verdict.message, dir);
       const wasDenied = !!mine && !mine.ok && isDenial(mine.error);
       if (wasDenied) {
         denied.push(c.hidden ? `${ex.id}: a hidden case was denied` : `${ex.id}: ${message}`);
       }
       if (c.hidden && message) {
-        message = !mine
-          ? (run.timedOut ? "timed out" : "no result")
+        message = verdict.kind === "stub"
+          ? "not written yet"
+          : !mine
+          ? (timedOut ? "timed out" : tree?.problem ? "not run (see above)" : "no result")
           : wasDenied
           ? "permission denied"
           : !mine.ok
@@ -309,24 +394,28 @@ export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
       }
       return {
         id: c.id,
-        name: c.hidden ? `hidden case ${++hiddenNo}` : c.name,
+        name: c.hidden ? `hidden case ${++hiddenNo} (${c.kind})` : c.name,
         hidden: c.hidden,
-        passed: !message,
+        passed: verdict.passed,
         ...(message ? { message } : {}),
         ...(wasDenied ? { denied: true } : {}),
       };
     });
-    const passed = results.filter((r) => r.passed).length;
     exercises.push({
       id: ex.id,
       title: ex.title,
-      points: Math.round((ex.points * passed / Math.max(1, results.length)) * 100) / 100,
+      points: score(ex, results),
       maxPoints: ex.points,
       cases: results,
-      timedOut: run.timedOut,
+      timedOut,
       seconds: (performance.now() - t0) / 1000,
+      notes: (tree?.unreplaced ?? []).map((id) =>
+        `the markers of ${id} (// BEGIN EXERCISE ${id} ... // END EXERCISE ${id}) are missing in lib/${ex.file}: ` +
+        `put them back, so that ${ex.id} is graded without ${id}'s code`
+      ),
     });
   }
+  if (!hidden) attribute(exercises, released);
   const points = Math.round(exercises.reduce((s, e) => s + e.points, 0) * 100) / 100;
   return {
     submission,
@@ -337,4 +426,36 @@ export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
     exercises,
     denied,
   };
+}
+
+/** Points of one exercise: visible and hidden cases each carry their share, by the fraction passed. */
+export function score(ex: Exercise, results: readonly CaseResult[]): number {
+  const vis = results.filter((r) => !r.hidden), hid = results.filter((r) => r.hidden);
+  const frac = (rs: readonly CaseResult[]) => rs.filter((r) => r.passed).length / rs.length;
+  const share = hid.length && vis.length ? HIDDEN_SHARE : hid.length ? 1 : 0;
+  const p = ex.points *
+    ((vis.length ? (1 - share) * frac(vis) : 0) + (hid.length ? share * frac(hid) : 0));
+  return Math.round(p * 100) / 100;
+}
+
+/**
+ * Self-grading uses the student's own code for every exercise: where an exercise fails and one it uses
+ * (its file is in the exercise's module closure) fails too, say so.
+ */
+function attribute(exercises: ExerciseResult[], released: ReadonlyMap<string, string>) {
+  for (const r of exercises) {
+    if (r.cases.every((c) => c.passed)) continue;
+    const ex = EXERCISES.find((e) => e.id === r.id)!;
+    const files = closure([ex.file], (p) => released.get(p));
+    const uses = files.flatMap(exercisesIn).filter((e) => e.id !== ex.id);
+    for (const u of uses) {
+      const ur = exercises.find((x) => x.id === u.id);
+      if (ur && ur.cases.some((c) => !c.passed && !/not written yet/.test(c.message ?? ""))) {
+        r.notes.push(
+          `${r.id} uses ${u.id} (${u.fn}), which fails its own checks: fix ${u.id} first ` +
+            `(your final grade grades ${r.id} with ${u.id} replaced by right values)`,
+        );
+      }
+    }
+  }
 }

@@ -157,3 +157,38 @@ export async function runProgram(program: Program, importer: Importer): Promise<
     };
   }
 }
+
+/** `encode` with object keys in sorted order, so that `{ pad, stride }` and `{ stride, pad }` agree. */
+function canonical(v: Value): Value {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map(canonical);
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]));
+}
+
+/**
+ * The key of one call of an exercise's function: its arguments (those `keep` lists, else all), encoded
+ * canonically. The trusted grader records calls under it; the sandbox replays them by it.
+ *
+ * @example
+ * ```ts
+ * import { callKey } from "grading/program.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(callKey([7, 3, 2, 0, "a"], [0, 1, 2, 3]), callKey([7, 3, 2, 0, "b"], [0, 1, 2, 3]));
+ * assert.equal(callKey([{ stride: 1, pad: 0 }]), callKey([{ pad: 0, stride: 1 }]));
+ * ```
+ */
+export function callKey(args: readonly unknown[], keep?: readonly number[]): string {
+  const picked = keep ? keep.map((i) => args[i]) : [...args];
+  return JSON.stringify(canonical(encode(picked)));
+}
+
+/** Every number in a value, in a fixed order (sorted keys): for matching calls up to rounding. */
+export function flatNumbers(v: unknown, out: number[] = []): number[] {
+  if (typeof v === "number") out.push(v);
+  else if (v instanceof Float64Array || v instanceof Int32Array) out.push(...v);
+  else if (Array.isArray(v)) v.forEach((x) => flatNumbers(x, out));
+  else if (v && typeof v === "object") {
+    for (const k of Object.keys(v).sort()) flatNumbers((v as Record<string, unknown>)[k], out);
+  }
+  return out;
+}

@@ -1,37 +1,39 @@
 /**
- * `deno task release [--out DIR] [--force]`: writes the student edition of this tree.
+ * `deno task release [--out DIR] [--force] [--with-solutions]`: writes the student edition of this tree.
  *
- * - In `.ts` files, every `// BEGIN SOLUTION <id> <what to implement>` ... `// END SOLUTION` region becomes a
- *   TODO comment and a `throw` that names the exercise and what to implement.
- * - In notebooks, marked regions of code cells become the same TODO, and outputs are cleared.
- * - `grading/hidden/` and `.ci/` are left out; `grading/expected.json` (the reference outputs of the visible
- *   cases) and a `student.json` to fill in are added.
+ * - In `.ts` files, every `// BEGIN SOLUTION <id> <what to implement>` ... `// END SOLUTION` region becomes
+ *   `// BEGIN EXERCISE <id>`, a TODO, a `throw` of a `NotImplementedError` that names the exercise and what
+ *   to implement, and `// END EXERCISE <id>`. The grader finds the student's code between those markers.
+ *   `--with-solutions` keeps the solutions between them (a solved edition, for tests and CI).
+ * - Notebooks are released with outputs cleared; they hold no solutions.
+ * - Refused: a region no exercise grades, an exercise with no region or with its region in another file or
+ *   function, near-miss markers, and points that do not add up to `TOTAL_POINTS` (all listed at once).
+ * - Left out: `grading/hidden/`, `.ci/`, `tests/` (the instructor's tests, fixtures of expected values),
+ *   `bench/`; the student edition's README is `grading/STUDENT_README.md`. Added: `grading/stubs.json`
+ *   (the released text of every file with an exercise, for `deno task reset` and the grader),
+ *   `grading/edition.json` and a `student.json` to fill in.
  *
  * Files are those git tracks or would track (`git ls-files --cached --others --exclude-standard`; the tree
- * outside git), in sorted order, and nothing carries a
- * date: releasing twice gives identical files. The edition is written next to DIR and renamed into place,
- * so a failed release leaves nothing half-written.
+ * outside git), in sorted order, and nothing carries a date: releasing twice gives identical files. The
+ * edition is written next to DIR and renamed into place, so a failed release leaves nothing half-written.
+ * DIR may not be, contain or lie inside this tree (except under `build/`), and an existing DIR is replaced
+ * (with `--force`) only when it is an earlier release.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { visibleCases } from "./cases.ts";
-import { referenceResults } from "./grader.ts";
+import { EXERCISES, TOTAL_POINTS } from "./exercises.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
-/** Paths (relative to the root) never released. */
-const EXCLUDE = [
-  /^grading\/hidden\//,
-  /^\.ci\//,
-  /^build\//,
-  /^\.git\//,
-  /^grading\/expected\.json$/,
-  /^student\.json$/,
-];
-
 const BEGIN = /^([ \t]*)\/\/ BEGIN SOLUTION (\S+)(?: (.*))?$/;
 const END = /^[ \t]*\/\/ END SOLUTION\s*$/;
+/** Anything that looks like a marker but is not one: `//BEGIN SOLUTION`, `// begin solution`, a block comment. */
+const NEAR = /^[ \t]*\/[/*]+\s*(begin|end)[\s_-]*solution/i;
+
+/** The markers of a student's region in the student edition; the grader and `deno task reset` find it by them. */
+export const STUDENT_BEGIN = /^([ \t]*)\/\/ BEGIN EXERCISE (\S+)\b.*$/;
+export const STUDENT_END = /^[ \t]*\/\/ END EXERCISE (\S+)\s*$/;
 
 /** Thrown for malformed markers, naming file and line. */
 export class ReleaseError extends Error {
@@ -41,9 +43,46 @@ export class ReleaseError extends Error {
   }
 }
 
+/** One marked region as the release found it. */
+export interface Region {
+  id: string;
+  /** What to implement (the marker's text). */
+  what: string;
+  /** The function the region is in: the nearest `function name(` above it. */
+  fn: string;
+  /** 1-based line of the BEGIN marker. */
+  line: number;
+}
+
+/** Options of `stripSolutions`. */
+export interface StripOptions {
+  /** Keep the solution between the student markers (a solved student edition, for tests and CI). */
+  solutions?: boolean;
+}
+
 /**
- * Replaces solution regions of TypeScript source with stubs; returns the new text and the exercise ids.
+ * The lines a student edition has in place of one solution region: markers that the grader and
+ * `deno task reset` find, a TODO, and a `throw` of a `NotImplementedError` naming the exercise.
+ */
+export function stubLines(indent: string, region: Region): string[] {
+  const msg = `Exercise ${region.id}${
+    region.fn ? ` (${region.fn})` : ""
+  } is not implemented yet: ${region.what}`;
+  return [
+    `${indent}// BEGIN EXERCISE ${region.id} (write your code between this line and END EXERCISE ${region.id})`,
+    `${indent}// TODO ${region.id}: ${region.what}`,
+    `${indent}throw Object.assign(new Error(${
+      JSON.stringify(msg)
+    }), { name: "NotImplementedError" });`,
+    `${indent}// END EXERCISE ${region.id}`,
+  ];
+}
+
+/**
+ * Replaces solution regions of TypeScript source with stubs; returns the new text and the regions.
  *
+ * @throws {ReleaseError} for a BEGIN without END, an END without BEGIN, nested regions, and near-miss
+ *   markers (`//BEGIN SOLUTION`, `// Begin Solution`), naming the file and line
  * @example
  * ```ts
  * import { stripSolutions } from "grading/release.ts";
@@ -52,18 +91,20 @@ export class ReleaseError extends Error {
  * const { text, exercises } = stripSolutions(src, "f.ts");
  * assert.deepEqual(exercises, ["ex9"]);
  * assert.match(text, /TODO ex9: Return 42\./);
- * assert.match(text, /throw new Error\("Exercise ex9 \(f\) is not implemented yet/);
+ * assert.match(text, /Exercise ex9 \(f\) is not implemented yet/);
+ * assert.match(text, /BEGIN EXERCISE ex9/);
  * assert.doesNotMatch(text, /return 42/);
  * ```
  */
 export function stripSolutions(
   source: string,
   where: string,
-): { text: string; exercises: string[] } {
+  opts: StripOptions = {},
+): { text: string; exercises: string[]; regions: Region[] } {
   const lines = source.split("\n");
   const out: string[] = [];
-  const exercises: string[] = [];
-  let open: { id: string; line: number } | undefined;
+  const regions: Region[] = [];
+  let open: (Region & { indent: string }) | undefined;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     const b = line.match(BEGIN);
@@ -74,53 +115,111 @@ export function stripSolutions(
         );
       }
       const [, indent, id, what = "see the exercise"] = b;
-      // the function the region belongs to: the nearest `function name(` above
       let fn = "";
       for (let j = out.length - 1; j >= 0 && !fn; j--) {
-        fn = out[j].match(/function\s+(\w+)\s*\(/)?.[1] ?? "";
+        fn = out[j].match(/function\s+(\w+)\s*[(<]/)?.[1] ?? "";
       }
-      const msg = `Exercise ${id}${fn ? ` (${fn})` : ""} is not implemented yet: ${what}`;
-      out.push(
-        `${indent}// TODO ${id}: ${what}`,
-        `${indent}throw new Error(${JSON.stringify(msg)});`,
-      );
-      open = { id, line: i + 1 };
-      exercises.push(id);
+      open = { id, what, fn, line: i + 1, indent };
+      regions.push({ id, what, fn, line: i + 1 });
+      const stub = stubLines(indent, open);
+      out.push(...(opts.solutions ? [stub[0]] : stub));
       continue;
     }
     if (END.test(line)) {
       if (!open) throw new ReleaseError(`${where}:${i + 1}: END SOLUTION without BEGIN`);
+      if (opts.solutions) out.push(`${open.indent}// END EXERCISE ${open.id}`);
       open = undefined;
       continue;
     }
-    if (!open) out.push(line);
+    if (NEAR.test(line)) {
+      throw new ReleaseError(
+        `${where}:${i + 1}: "${line.trim()}" looks like a solution marker but is not one: ` +
+          `write "// BEGIN SOLUTION <exercise> <what to implement>" or "// END SOLUTION" exactly`,
+      );
+    }
+    if (!open || opts.solutions) out.push(line);
   }
   if (open) {
     throw new ReleaseError(`${where}:${open.line}: BEGIN SOLUTION ${open.id} is never closed`);
   }
-  return { text: out.join("\n"), exercises };
+  return { text: out.join("\n"), exercises: regions.map((r) => r.id), regions };
 }
 
-/** A notebook's student edition: solution regions stubbed in code cells, outputs cleared. */
+/**
+ * Checks the regions of a whole tree against the exercise list: every region is an exercise, in the file
+ * and function the list names, every exercise has exactly one region, and the points add up.
+ *
+ * @param found regions per file path relative to the tree (`lib/shape.ts`, `notebooks/15_assignment.ipynb`)
+ * @returns the problems, one line each (empty when all is well)
+ */
+export function checkRegions(found: Map<string, Region[]>): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  for (const [file, regions] of found) {
+    for (const r of regions) {
+      const ex = EXERCISES.find((e) => e.id === r.id);
+      const at = `${file}:${r.line}`;
+      if (!ex) {
+        problems.push(
+          `${at}: BEGIN SOLUTION ${r.id}: no exercise "${r.id}" in grading/exercises.ts, so nothing would grade it ` +
+            `(the exercises: ${EXERCISES.map((e) => e.id).join(", ")})`,
+        );
+        continue;
+      }
+      if (file !== `lib/${ex.file}`) {
+        problems.push(
+          `${at}: ${r.id} is marked here, but grading/exercises.ts puts it in lib/${ex.file}`,
+        );
+      } else if (r.fn !== ex.fn) {
+        problems.push(
+          `${at}: ${r.id} is marked in function ${
+            r.fn || "(none)"
+          }, but grading/exercises.ts names ${ex.fn}`,
+        );
+      }
+      if (seen.has(r.id)) problems.push(`${at}: ${r.id} is marked twice (also ${seen.get(r.id)})`);
+      seen.set(r.id, at);
+    }
+  }
+  for (const e of EXERCISES) {
+    if (!seen.has(e.id)) {
+      problems.push(
+        `${e.id} (${e.title}) has no marked region: add "// BEGIN SOLUTION ${e.id} ..." in lib/${e.file}`,
+      );
+    }
+  }
+  const total = EXERCISES.reduce((a, e) => a + e.points, 0);
+  if (total !== TOTAL_POINTS) {
+    problems.push(
+      `the exercises' points add up to ${total}, not ${TOTAL_POINTS} (TOTAL_POINTS in grading/exercises.ts)`,
+    );
+  }
+  return problems;
+}
+
+/** A notebook's student edition: outputs cleared; solution regions are refused (notebooks hold none). */
 export function releaseNotebook(
   source: string,
   where: string,
-): { text: string; exercises: string[] } {
+): { text: string; exercises: string[]; regions: Region[] } {
   const nb = JSON.parse(source);
-  const exercises: string[] = [];
+  const regions: Region[] = [];
   for (const [i, cell] of (nb.cells ?? []).entries()) {
     if (cell.cell_type !== "code") continue;
     const src = Array.isArray(cell.source) ? cell.source.join("") : String(cell.source ?? "");
-    const { text, exercises: ids } = stripSolutions(src, `${where} cell ${i + 1}`);
-    exercises.push(...ids);
-    const lines = text.split("\n");
-    cell.source = lines.map((l, k) => k < lines.length - 1 ? `${l}\n` : l).filter((l, k) =>
-      l !== "" || k < lines.length - 1
-    );
+    const r = stripSolutions(src, `${where} cell ${i + 1}`);
+    if (r.regions.length) {
+      throw new ReleaseError(
+        `${where} cell ${i + 1}: BEGIN SOLUTION ${
+          r.regions[0].id
+        }: exercises live in lib/ (grading/exercises.ts); ` +
+          `a notebook cell that needs one uses withExercises() from convkit/lecture.ts`,
+      );
+    }
     cell.outputs = [];
     cell.execution_count = null;
   }
-  return { text: JSON.stringify(nb, null, 1) + "\n", exercises };
+  return { text: JSON.stringify(nb, null, 1) + "\n", exercises: [], regions };
 }
 
 async function listFiles(): Promise<string[]> {
@@ -136,7 +235,7 @@ async function listFiles(): Promise<string[]> {
       // git lists deleted-but-unstaged files too: keep those that exist
       return files.filter((f) => {
         try {
-          return Deno.statSync(`${root}/${f}`).isFile;
+          return Deno.lstatSync(`${root}/${f}`).isFile;
         } catch {
           return false;
         }
@@ -158,39 +257,129 @@ async function listFiles(): Promise<string[]> {
   return files.sort();
 }
 
-/** Writes the student edition to `out`; returns what it did. */
-export async function release(out: string, opts: { force?: boolean } = {}) {
-  const target = out.replace(/\/$/, "");
+/** Refuses an output folder that would overwrite the instructor's tree or a folder that is not a release. */
+async function checkOut(target: string, force: boolean): Promise<boolean> {
+  const abs = (p: string) => p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
+  const norm = (p: string) => {
+    const parts: string[] = [];
+    for (const s of abs(p).split("/")) {
+      if (s === "..") parts.pop();
+      else if (s && s !== ".") parts.push(s);
+    }
+    return "/" + parts.join("/");
+  };
+  let real = norm(target);
+  try {
+    real = await Deno.realPath(target);
+  } catch { /* does not exist yet */ }
+  const tree = await Deno.realPath(root);
+  const inside = (a: string, b: string) => a === b || a.startsWith(b + "/");
+  if (inside(tree, real)) {
+    throw new ReleaseError(
+      `--out ${target} is or contains this tree (${tree}): choose another folder`,
+    );
+  }
+  if (inside(real, tree) && !inside(real, `${tree}/build`)) {
+    throw new ReleaseError(
+      `--out ${target} lies inside this tree: choose a folder outside it, or under build/`,
+    );
+  }
   let exists = false;
   try {
-    await Deno.stat(target);
+    await Deno.lstat(target);
     exists = true;
   } catch { /* new */ }
-  if (exists && !opts.force) throw new ReleaseError(`${target} exists; pass --force to replace it`);
+  if (!exists) return false;
+  if (!force) throw new ReleaseError(`${target} exists; pass --force to replace it`);
+  let earlier = false;
+  try {
+    earlier = JSON.parse(await Deno.readTextFile(`${target}/grading/edition.json`)).edition ===
+      "student";
+  } catch { /* not a release */ }
+  const empty = earlier ? false : [...Deno.readDirSync(target)].length === 0;
+  if (!earlier && !empty) {
+    throw new ReleaseError(
+      `${target} is not an earlier release (no grading/edition.json): --force replaces only those`,
+    );
+  }
+  return true;
+}
+
+/** Paths (relative to the root) never released. */
+const EXCLUDE = [
+  /^grading\/hidden\//,
+  /^\.ci\//,
+  /^build\//,
+  /^\.git\//,
+  /^tests\//,
+  /^bench\//,
+  /^README\.md$/,
+  /^grading\/STUDENT_README\.md$/,
+  /^grading\/(stubs|edition|expected)\.json$/,
+  /^student\.json$/,
+];
+
+/** Options of `release`. */
+export interface ReleaseOptions {
+  /** Replace an earlier release at `out`. */
+  force?: boolean;
+  /** Keep the solutions between the student markers (a solved edition). */
+  solutions?: boolean;
+}
+
+/**
+ * Writes the student edition to `out`; returns what it did.
+ *
+ * @throws {ReleaseError} on markers or exercises that are wrong (every problem listed), and on an `out`
+ *   that is, contains or lies inside this tree, or exists and is not an earlier release
+ */
+export async function release(out: string, opts: ReleaseOptions = {}) {
+  const target = out.replace(/\/$/, "");
+  const exists = await checkOut(target, opts.force ?? false);
+  const files = (await listFiles()).filter((rel) => !EXCLUDE.some((r) => r.test(rel)));
+  // every marked region first, so that all authoring mistakes are listed at once
+  const texts = new Map<string, string>();
+  const found = new Map<string, Region[]>();
+  const problems: string[] = [];
+  for (const rel of files) {
+    if (!rel.endsWith(".ts") && !rel.endsWith(".ipynb")) continue;
+    const text = await Deno.readTextFile(`${root}/${rel}`);
+    try {
+      const r = rel.endsWith(".ts")
+        ? stripSolutions(text, rel, { solutions: opts.solutions })
+        : releaseNotebook(text, rel);
+      texts.set(rel, r.text);
+      if (r.regions.length) found.set(rel, r.regions);
+    } catch (e) {
+      if (!(e instanceof ReleaseError)) throw e;
+      problems.push(e.message);
+    }
+  }
+  problems.push(...checkRegions(found));
+  if (problems.length) {
+    throw new ReleaseError(`nothing released:\n  ${problems.join("\n  ")}`);
+  }
   const tmp = `${target}.tmp-${Deno.pid}`;
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  const exercises = new Set<string>();
-  let count = 0;
   try {
-    for (const rel of await listFiles()) {
-      if (EXCLUDE.some((r) => r.test(rel))) continue;
-      const src = `${root}/${rel}`, dst = `${tmp}/${rel}`;
+    for (const rel of files) {
+      const dst = `${tmp}/${rel}`;
       await Deno.mkdir(dst.slice(0, dst.lastIndexOf("/")), { recursive: true });
-      if (rel.endsWith(".ts") || rel.endsWith(".ipynb")) {
-        const text = await Deno.readTextFile(src);
-        const r = rel.endsWith(".ts") ? stripSolutions(text, rel) : releaseNotebook(text, rel);
-        r.exercises.forEach((e) => exercises.add(e));
-        await Deno.writeTextFile(dst, r.text);
-      } else {
-        await Deno.copyFile(src, dst);
-      }
-      count++;
+      if (texts.has(rel)) await Deno.writeTextFile(dst, texts.get(rel)!);
+      else await Deno.copyFile(`${root}/${rel}`, dst);
     }
-    // reference outputs of the visible cases, so students can check their work without the solutions
-    const cases = visibleCases();
-    const ref = await referenceResults(cases, true);
-    const expected = Object.fromEntries(cases.map((c) => [c.id, ref.get(c.id)]));
-    await Deno.writeTextFile(`${tmp}/grading/expected.json`, JSON.stringify(expected) + "\n");
+    const stubs = opts.solutions
+      ? Object.fromEntries(
+        [...found.keys()].map((rel) => [rel, stripSolutions(texts.get(rel)!, rel).text]),
+      )
+      : Object.fromEntries([...found.keys()].map((rel) => [rel, texts.get(rel)!]));
+    await Deno.mkdir(`${tmp}/grading`, { recursive: true });
+    await Deno.writeTextFile(`${tmp}/grading/stubs.json`, JSON.stringify(stubs, null, 1) + "\n");
+    await Deno.writeTextFile(
+      `${tmp}/grading/edition.json`,
+      JSON.stringify({ edition: "student", solutions: opts.solutions ?? false }, null, 2) + "\n",
+    );
+    await Deno.copyFile(`${root}/grading/STUDENT_README.md`, `${tmp}/README.md`);
     await Deno.writeTextFile(`${tmp}/student.json`, JSON.stringify({ id: "" }, null, 2) + "\n");
     if (exists) await Deno.remove(target, { recursive: true });
     await Deno.rename(tmp, target);
@@ -198,20 +387,37 @@ export async function release(out: string, opts: { force?: boolean } = {}) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     throw e;
   }
-  return { out: target, files: count + 2, exercises: [...exercises].sort() };
+  const left = (await listFiles()).filter((rel) => EXCLUDE.some((r) => r.test(rel)));
+  return {
+    out: target,
+    files: files.length + 4,
+    exercises: [...found.values()].flat().map((r) => r.id).sort(),
+    leftOut: [
+      ...new Set(
+        left.map((f) => f.split("/").slice(0, f.startsWith("grading/") ? 2 : 1).join("/")),
+      ),
+    ],
+  };
 }
 
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { out: { type: "string" }, force: { type: "boolean" } },
+    options: {
+      out: { type: "string" },
+      force: { type: "boolean" },
+      "with-solutions": { type: "boolean" },
+    },
   });
   try {
-    const r = await release(values.out ?? `${root}/build/student`, { force: values.force });
+    const r = await release(values.out ?? `${root}/build/student`, {
+      force: values.force,
+      solutions: values["with-solutions"],
+    });
     console.log(
-      `released ${r.files} files to ${r.out}; ${r.exercises.length} exercise stubs: ${
-        r.exercises.join(", ")
-      }`,
+      `released ${r.files} files to ${r.out}; ${r.exercises.length} exercise ${
+        values["with-solutions"] ? "regions with their solutions" : "stubs"
+      }: ${r.exercises.join(", ")}\nleft out: ${r.leftOut.join(", ")}`,
     );
   } catch (e) {
     if (e instanceof ReleaseError) {

@@ -5,13 +5,19 @@
  */
 import type { Report } from "./grader.ts";
 
+/** A message on one line: newlines and control characters cannot forge report lines. */
+export function oneLine(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
+}
+
 /** The report as text: one line per exercise, then the failed cases with what went wrong. */
 export function reportText(r: Report): string {
   const lines = [
     `convkit grade: ${r.submission} (student ${r.student}, ${
       r.mode === "instructor"
         ? "visible and hidden tests"
-        : "visible tests only: your grade also has hidden tests"
+        : "visible tests only, drawn afresh at each run: your grade also has hidden tests, which carry most of each exercise's points"
     })`,
     "",
   ];
@@ -25,7 +31,10 @@ export function reportText(r: Report): string {
         e.points.toFixed(1).padStart(5)
       } / ${String(e.maxPoints).padEnd(3)} ${counts}${e.timedOut ? "  TIMED OUT" : ""}`,
     );
-    for (const c of e.cases.filter((x) => !x.passed)) lines.push(`      ${c.name}: ${c.message}`);
+    for (const c of e.cases.filter((x) => !x.passed)) {
+      lines.push(`      ${oneLine(c.name)}: ${oneLine(c.message ?? "failed")}`);
+    }
+    for (const n of e.notes ?? []) lines.push(`      note: ${oneLine(n)}`);
   }
   lines.push("", `total ${r.points.toFixed(1)} / ${r.maxPoints}`);
   if (r.denied.length) {

@@ -17,6 +17,7 @@ export function hiddenCases(student: string): Case[] {
   add(build.outputSize("ex1/hidden/1", true, n, f, 2, 0)); // n odd, f odd: fits
   add(build.outputSize("ex1/hidden/2", true, n + 1, f, 2, 0)); // does not fit
   add(build.outputSize("ex1/hidden/3", true, 56, 3, 2, 1, "floor"));
+  add(build.outputSize("ex1/hidden/5", true, n, f, 1, (f - 1) / 2)); // "same" padding keeps n
   add(build.outputSize("ex1/hidden/4", true, 3, 5, 1, 0)); // filter larger than the input
 
   g = variantRng(student, "ex2.1");
