@@ -162,8 +162,18 @@ Object.defineProperty(globalThis, "__convkitRecord", {
   configurable: true,
 });
 
-/** Runs the reference solution on cases, recording what every other exercise returned for them. */
-async function solutionRun(cases: Case[]) {
+let solutionQueue: Promise<unknown> = Promise.resolve();
+/**
+ * Runs the reference solution on cases, recording what every other exercise returned for them. One run
+ * at a time: the recorder is global, and a class is graded several submissions at once.
+ */
+function solutionRun(cases: Case[]) {
+  const run = solutionQueue.then(() => solutionRunNow(cases));
+  solutionQueue = run.catch(() => {});
+  return run;
+}
+
+async function solutionRunNow(cases: Case[]) {
   const dir = await recordingDir();
   const importer: Importer = (p) => import(new URL(p, `file://${dir}/`).href);
   const results = new Map<string, ProgramResult>();

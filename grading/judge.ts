@@ -131,6 +131,9 @@ export function judge(
     const m = decode(mine.outputs[out] as Value), r = decode(ref.outputs[out] as Value);
     const err = (m as { $error?: { name: string; message: string } })?.$error;
     let problem: string | undefined;
+    if (err?.name === "NotImplementedError") {
+      return { passed: false, kind: "stub", message: stubMessage(c.exercise, err.message) };
+    }
     if (how.kind === "error") {
       problem = err?.name === how.name
         ? undefined
@@ -138,9 +141,6 @@ export function judge(
         ? `threw ${err.name} (${err.message}), expected a ${how.name}`
         : `returned ${JSON.stringify(m)}, expected a ${how.name}`;
     } else if (err) {
-      if (err.name === "NotImplementedError") {
-        return { passed: false, kind: "stub", message: stubMessage(c.exercise, err.message) };
-      }
       problem = `${err.name}: ${err.message}`;
     } else if (how.kind === "close") problem = closeEnough(out, m, r, !c.hidden);
     else problem = equalEnough(m, r);

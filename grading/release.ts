@@ -340,16 +340,19 @@ export async function release(out: string, opts: ReleaseOptions = {}) {
   // every marked region first, so that all authoring mistakes are listed at once
   const texts = new Map<string, string>();
   const found = new Map<string, Region[]>();
+  const stubs: Record<string, string> = {};
   const problems: string[] = [];
   for (const rel of files) {
     if (!rel.endsWith(".ts") && !rel.endsWith(".ipynb")) continue;
     const text = await Deno.readTextFile(`${root}/${rel}`);
     try {
-      const r = rel.endsWith(".ts")
-        ? stripSolutions(text, rel, { solutions: opts.solutions })
-        : releaseNotebook(text, rel);
+      const r = rel.endsWith(".ts") ? stripSolutions(text, rel) : releaseNotebook(text, rel);
       texts.set(rel, r.text);
-      if (r.regions.length) found.set(rel, r.regions);
+      if (r.regions.length) {
+        found.set(rel, r.regions);
+        stubs[rel] = r.text;
+        if (opts.solutions) texts.set(rel, stripSolutions(text, rel, { solutions: true }).text);
+      }
     } catch (e) {
       if (!(e instanceof ReleaseError)) throw e;
       problems.push(e.message);
@@ -368,11 +371,6 @@ export async function release(out: string, opts: ReleaseOptions = {}) {
       if (texts.has(rel)) await Deno.writeTextFile(dst, texts.get(rel)!);
       else await Deno.copyFile(`${root}/${rel}`, dst);
     }
-    const stubs = opts.solutions
-      ? Object.fromEntries(
-        [...found.keys()].map((rel) => [rel, stripSolutions(texts.get(rel)!, rel).text]),
-      )
-      : Object.fromEntries([...found.keys()].map((rel) => [rel, texts.get(rel)!]));
     await Deno.mkdir(`${tmp}/grading`, { recursive: true });
     await Deno.writeTextFile(`${tmp}/grading/stubs.json`, JSON.stringify(stubs, null, 1) + "\n");
     await Deno.writeTextFile(
