@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { relError } from "../lib/compare.ts";
+import { float32Error, relError } from "../lib/compare.ts";
 import type { Case, Compare } from "./cases.ts";
 import { diagnose, formatDiagnosis } from "./diagnose.ts";
 import { EXERCISES } from "./exercises.ts";
@@ -31,19 +31,6 @@ export function asTensor(x: unknown): { data: ArrayLike<number>; shape: number[]
     return { data: t.data as ArrayLike<number>, shape: t.shape as number[] };
   }
   return undefined;
-}
-
-/** Largest difference relative to each element's size, sizes floored at 1% of the reference's RMS. */
-export function float32Error(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ss = 0;
-  for (let i = 0; i < b.length; i++) ss += b[i] * b[i];
-  const floor = 1e-2 * Math.sqrt(ss / Math.max(1, b.length)) + 1e-12;
-  let worst = 0;
-  for (let i = 0; i < b.length; i++) {
-    const e = Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), floor);
-    if (!(e <= worst)) worst = Number.isNaN(e) ? Infinity : e;
-  }
-  return worst;
 }
 
 function closeEnough(out: string, mine: unknown, ref: unknown, float32: boolean) {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { relError } from "./compare.ts";
+import { float32Error } from "./compare.ts";
 import type { Conv2dCache, Conv2dGrads } from "./layers/conv2d.ts";
 import type { MaxPool2dCache } from "./layers/pool2d.ts";
 import type {
@@ -32,7 +32,7 @@ import {
 } from "./tf/layers.ts";
 import { convInfo, outputSize } from "./tf/output_size.ts";
 
-/** Float32 against float64: below this relative error the two agree. */
+/** Float64 against the float32 library op: below this `float32Error` the two agree. */
 export const AGREE_TOL = 1e-4;
 /** How many calls of each exercise run the student's code beside the library op. */
 export const COMPARED_CALLS = 3;
@@ -148,14 +148,14 @@ function beside<T>(
     report(
       exercise,
       "agrees",
-      `your ${fn} agrees with ${library} (relative error ${r.toExponential(1)}; float32 reference)`,
+      `your ${fn} agrees with ${library} (error ${r.toExponential(1)} against a float32 reference)`,
     );
   } else {
     report(
       exercise,
       "differs",
       `your ${fn} differs from ${library}: ${
-        typeof r === "number" ? `relative error ${r.toExponential(1)}` : r
+        typeof r === "number" ? `error ${r.toExponential(1)}` : r
       }; the notebook goes on with ${library}, check ${exercise} in 15_assignment.ipynb`,
     );
   }
@@ -168,7 +168,7 @@ function tensorsError(pairs: [Tensor | undefined, Tensor][]): number | string {
     if (a.shape.join("x") !== b.shape.join("x")) {
       return `shape ${a.shape.join("x")}, expected ${b.shape.join("x")}`;
     }
-    worst = Math.max(worst, relError(a, b));
+    worst = Math.max(worst, float32Error(a.data, b.data));
   }
   return worst;
 }
@@ -392,8 +392,9 @@ export function threeLayerConvNetLoss(
     (m) => {
       if (r.loss !== undefined) {
         if (typeof m?.loss !== "number") return "it returned no loss";
-        const e = Math.abs(m.loss - r.loss) / Math.max(1e-8, Math.abs(m.loss) + Math.abs(r.loss));
-        if (!(e <= AGREE_TOL)) return `loss ${m.loss}, expected ${r.loss}`;
+        if (!(float32Error([m.loss], [r.loss]) <= AGREE_TOL)) {
+          return `loss ${m.loss}, expected ${r.loss}`;
+        }
       }
       const pairs: [Tensor | undefined, Tensor][] = [[m?.scores, r.scores]];
       if (r.grads) {

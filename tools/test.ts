@@ -1,18 +1,44 @@
 /**
  * `deno task test`: set-up when needed (Jupyter, the Deno kernelspec), then every test: the `deno test`
- * suites with the JSDoc examples, and every notebook run headless through Jupyter and the Deno kernel.
- * Ends with one line `N passed, N failed` over both.
+ * suites with the JSDoc examples, every notebook run headless through Jupyter and the Deno kernel, and
+ * then the same notebooks in two student editions released from this tree (`build/editions/fresh`, no
+ * exercise done, and `build/editions/solved`, `--with-solutions`): every notebook must run in both.
+ * Ends with one line `N passed, N failed` over all of them.
  *
- * Flags: `--only-notebooks`, `--no-notebooks`, and notebook paths to run just those.
+ * In a student edition (it has `grading/edition.json`) it runs the visible checks of every exercise
+ * instead, one line per exercise, ending with the same closing line.
+ *
+ * Flags: `--only-notebooks`, `--no-notebooks`, `--no-editions`, and notebook paths to run just those.
  *
  * @module
  */
 import { setup } from "./jupyter.ts";
+import { release } from "../grading/release.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const args = Deno.args.filter((a) => !a.startsWith("--"));
 const onlyNotebooks = Deno.args.includes("--only-notebooks");
 const noNotebooks = Deno.args.includes("--no-notebooks");
+const noEditions = Deno.args.includes("--no-editions") || args.length > 0;
+
+/** True in a student edition: there `deno task test` is the visible checks. */
+function isEdition(): boolean {
+  try {
+    return Deno.statSync(`${root}grading/edition.json`).isFile;
+  } catch {
+    return false;
+  }
+}
+
+if (isEdition() && !onlyNotebooks) {
+  const { gradeSubmission } = await import("../grading/grader.ts");
+  const { reportText } = await import("../grading/report.ts");
+  const r = await gradeSubmission({ submission: root });
+  console.log(reportText(r));
+  const ok = r.exercises.filter((e) => e.cases.every((c) => c.passed)).length;
+  console.log(`${ok} passed, ${r.exercises.length - ok} failed`);
+  Deno.exit(ok === r.exercises.length ? 0 : 1);
+}
 
 /** The notebooks in `notebooks/`, in their numbered order. */
 export function listNotebooks(): string[] {
@@ -22,10 +48,15 @@ export function listNotebooks(): string[] {
     .sort();
 }
 
-async function runTee(cmd: string, cmdArgs: string[], env: Record<string, string> = {}) {
+async function runTee(
+  cmd: string,
+  cmdArgs: string[],
+  env: Record<string, string> = {},
+  cwd = root,
+) {
   const child = new Deno.Command(cmd, {
     args: cmdArgs,
-    cwd: root,
+    cwd,
     stdout: "piped",
     stderr: "inherit",
     stdin: "null",
@@ -77,6 +108,23 @@ if (python) {
     failed += c.failed;
   }
   if (r.code !== 0 && (!c || c.failed === 0)) broken = true;
+}
+
+if (python && !onlyNotebooks && !noEditions) {
+  // the editions a class receives: every notebook must run before any exercise is done, and after all
+  for (const [name, solutions] of [["fresh", false], ["solved", true]] as const) {
+    const dir = `${root}build/editions/${name}`;
+    await release(dir, { force: true, solutions });
+    const notebooks = listNotebooks();
+    console.log(`== notebooks in the ${name} student edition (${dir})`);
+    const r = await runTee(python, ["tools/run_notebooks.py", ...notebooks], {}, dir);
+    const c = counts(r.text);
+    if (c) {
+      passed += c.passed;
+      failed += c.failed;
+    }
+    if (r.code !== 0 && (!c || c.failed === 0)) broken = true;
+  }
 }
 
 if (broken) console.log("a test runner failed before it could count its tests (see above)");

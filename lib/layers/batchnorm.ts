@@ -139,9 +139,9 @@ export function spatialBatchnormForward(
 }
 
 /**
- * Spatial batch norm backward. In train mode the batch's mean and variance depend on x too, which gives
- * `dx = (gamma * invStd / M) * (M * dout - Σ dout - xhat * Σ (dout * xhat))` per channel, M = N*H*W.
- * In test mode the statistics are constants: `dx = gamma * invStd * dout`.
+ * Spatial batch norm backward. In train mode the batch's mean and variance depend on x too, so the
+ * gradient flows through them as well (Ioffe & Szegedy 2015, "Batch Normalization", section 3); in test
+ * mode the running averages are constants.
  *
  * @param dout upstream gradient `[N, H, W, C]`
  * @param cache from `spatialBatchnormForward`
@@ -158,7 +158,7 @@ export function spatialBatchnormBackward(
     "spatialBatchnorm",
   );
   checkShapeIs(where, "dout", dout, xShape);
-  // BEGIN SOLUTION ex5.2 Compute dgamma = sum(dout * xhat), dbeta = sum(dout) per channel, and dx: in train mode through the batch statistics too, (gamma * invStd / M) * (M * dout - dbeta - xhat * dgamma); in test mode gamma * invStd * dout.
+  // BEGIN SOLUTION ex5.2 Compute dx, dgamma and dbeta per channel from the cache. In train mode the mean and variance depend on x too: backpropagate through them (draw the computational graph, or derive it as in Ioffe & Szegedy 2015, section 3). In test mode they are constants. Return { dx, dgamma, dbeta }.
   const c = xShape[3], m = xhat.length / c;
   const dgamma = new Float64Array(c), dbeta = new Float64Array(c);
   for (let i = 0; i < m; i++) {
