@@ -379,8 +379,8 @@ export function visibleCases(seed: string = freshSeed()): Case[] {
   let g = r("ex1");
   const pick = <T>(xs: readonly T[]) => xs[g.int(xs.length)];
   {
-    const f = pick([1, 3, 5, 7]), s = 1 + g.int(3), p = g.int(3), out = 2 + g.int(20);
-    const n = (out - 1) * s + f - 2 * p;
+    const f = pick([1, 3, 5, 7]), s = 1 + g.int(3), p = g.int((f + 1) / 2), out = 2 + g.int(20);
+    const n = (out - 1) * s + f - 2 * p; // >= 2, since 2p <= f - 1
     add(build.outputSize("ex1/visible/1", false, n, f, s, p)); // fits
     const s2 = pick([2, 3]), n2 = s2 * (3 + g.int(10)) + f + 1; // (n2 - f) % s2 === 1: does not fit
     add(build.outputSize("ex1/visible/2", false, n2, f, s2, 0));

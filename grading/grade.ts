@@ -3,46 +3,86 @@
  *
  *     deno task grade                                  this tree (a student checking their work)
  *     deno task grade --student DIR [--id ID]          one submission
- *         [--report FILE] [--json FILE] [--junit FILE] [--time-limit SECONDS] [--only ex2.1,ex2.2]
- *     deno task grade --class DIR --csv FILE [--jobs N]  every folder in DIR, N at a time
+ *         [--report FILE] [--json FILE] [--junit FILE] [--gradescope FILE]
+ *         [--time-limit SECONDS] [--only ex2.1,ex2.2]
+ *     deno task grade --class DIR --csv FILE [--jobs N] [--out DIR] [--regrade]
  *
- * In the instructor's tree (with grading/hidden/) it runs visible and hidden tests against the reference
- * solution; in a student edition, the visible tests against grading/expected.json. Exits 0 when grading
- * finished, whatever the score; 2 on bad arguments.
+ * In the instructor's tree (with grading/hidden/) it runs visible and hidden tests; in a student edition,
+ * the visible tests. Class mode writes each student's report (`NAME.txt`, `NAME.json`) into `--out`
+ * (default: FILE's name with `.d`) as soon as it is graded, and the CSV from those files after every
+ * student, so a run that is stopped loses nothing: the same command again grades only the students
+ * without a report (`--regrade` grades all again). Folders to write into are created, and checked
+ * writable, before grading starts. Exits 0 when grading finished, whatever the scores; 2 on bad arguments.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { gradeSubmission, type Report } from "./grader.ts";
-import { reportJunit, reportsCsv, reportText } from "./report.ts";
-
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    student: { type: "string" },
-    id: { type: "string" },
-    report: { type: "string" },
-    json: { type: "string" },
-    junit: { type: "string" },
-    class: { type: "string" },
-    csv: { type: "string" },
-    jobs: { type: "string" },
-    "time-limit": { type: "string" },
-    only: { type: "string" },
-    quiet: { type: "boolean" },
-  },
-});
+import { EXERCISES } from "./exercises.ts";
+import { GradeError, gradeSubmission, type Report } from "./grader.ts";
+import { reportGradescope, reportJunit, reportsCsv, reportText } from "./report.ts";
 
 function fail(msg: string): never {
   console.error(`grade: ${msg}`);
   Deno.exit(2);
 }
 
-const timeLimitMs = values["time-limit"] ? Number(values["time-limit"]) * 1000 : undefined;
-if (timeLimitMs !== undefined && !(timeLimitMs > 0)) {
-  fail(`--time-limit must be a number of seconds > 0`);
+let values;
+try {
+  ({ values } = parseArgs({
+    args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+    options: {
+      student: { type: "string" },
+      id: { type: "string" },
+      report: { type: "string" },
+      json: { type: "string" },
+      junit: { type: "string" },
+      gradescope: { type: "string" },
+      class: { type: "string" },
+      csv: { type: "string" },
+      out: { type: "string" },
+      jobs: { type: "string" },
+      "time-limit": { type: "string" },
+      only: { type: "string" },
+      regrade: { type: "boolean" },
+      quiet: { type: "boolean" },
+    },
+  }));
+} catch (e) {
+  fail((e as Error).message);
 }
+
+/** A whole number in [min, max] from an option, or exit 2 naming the option. */
+function intOption(name: string, raw: string | undefined, min: number, max: number) {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    fail(`--${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+const limitS = intOption("time-limit", values["time-limit"], 1, 3600);
+const timeLimitMs = limitS === undefined ? undefined : limitS * 1000;
 const only = values.only?.split(",").map((s) => s.trim());
+for (const id of only ?? []) {
+  if (!EXERCISES.some((e) => e.id === id)) {
+    fail(`--only: no exercise "${id}"; the exercises are ${EXERCISES.map((e) => e.id).join(", ")}`);
+  }
+}
+
+/** Makes the folder that will hold `path` and checks it can be written, before any grading. */
+async function prepare(path: string | undefined, isDir = false) {
+  if (!path) return;
+  const dir = isDir ? path : path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    const probe = `${dir}/.convkit-write-test-${Deno.pid}`;
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (e) {
+    fail(`cannot write into ${dir} (for ${path}): ${(e as Error).message}`);
+  }
+}
 
 async function writeAtomic(path: string, text: string) {
   const tmp = `${path}.tmp-${Deno.pid}`;
@@ -50,9 +90,17 @@ async function writeAtomic(path: string, text: string) {
   await Deno.rename(tmp, path);
 }
 
+/** A file name for a submission folder's name: its characters kept where safe, and unique by a hash. */
+function fileName(name: string): string {
+  let h = 0x811c9dc5;
+  for (const ch of name) h = Math.imul(h ^ ch.codePointAt(0)!, 0x01000193) >>> 0;
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^\.+/, "_").slice(0, 80);
+  return safe === name ? name : `${safe}-${h.toString(16).padStart(8, "0")}`;
+}
+
 async function isSubmission(dir: string): Promise<boolean> {
   try {
-    return (await Deno.stat(`${dir}/lib`)).isDirectory;
+    return (await Deno.lstat(`${dir}/lib`)).isDirectory;
   } catch {
     return false;
   }
@@ -60,36 +108,87 @@ async function isSubmission(dir: string): Promise<boolean> {
 
 if (values.class) {
   if (!values.csv) fail("--class needs --csv FILE for the scores");
-  const dirs = [...Deno.readDirSync(values.class)].filter((e) => e.isDirectory).map((e) => e.name)
-    .sort();
-  const jobs = Math.max(1, Number(values.jobs ?? navigator.hardwareConcurrency ?? 2));
-  const results: { name: string; report?: Report; error?: string }[] = new Array(dirs.length);
-  let next = 0;
-  console.log(`grading ${dirs.length} submissions in ${values.class}, ${jobs} at a time`);
-  await Promise.all(Array.from({ length: Math.min(jobs, dirs.length) }, async () => {
-    while (next < dirs.length) {
-      const i = next++;
-      const dir = `${values.class}/${dirs[i]}`;
+  const jobs = intOption("jobs", values.jobs, 1, 64) ?? Math.max(1, navigator.hardwareConcurrency);
+  const out = values.out ?? `${values.csv.replace(/\.csv$/, "")}.d`;
+  await prepare(values.csv);
+  await prepare(out, true);
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(values.class)];
+  } catch (e) {
+    fail(`cannot read the class folder ${values.class}: ${(e as Error).message}`);
+  }
+  const dirs = entries.filter((e) => e.isDirectory).map((e) => e.name).sort();
+  const done = async (name: string) => {
+    try {
+      return JSON.parse(await Deno.readTextFile(`${out}/${fileName(name)}.json`));
+    } catch {
+      return undefined;
+    }
+  };
+  const todo: string[] = [];
+  for (const d of dirs) if (values.regrade || !(await done(d))) todo.push(d);
+  console.log(
+    `grading ${todo.length} of ${dirs.length} submissions in ${values.class}, ${jobs} at a time` +
+      (todo.length < dirs.length ? ` (${dirs.length - todo.length} already graded in ${out})` : ""),
+  );
+  const writeCsv = async () => {
+    const rows = [];
+    for (const name of dirs) {
+      const saved = await done(name);
+      rows.push(
+        saved?.report
+          ? { name, report: saved.report as Report }
+          : { name, error: saved?.error ?? "not graded yet" },
+      );
+    }
+    await writeAtomic(values.csv!, reportsCsv(rows));
+  };
+  let next = 0, finished = 0;
+  await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, async () => {
+    while (next < todo.length) {
+      const name = todo[next++];
+      const dir = `${values.class}/${name}`;
+      let saved: { report?: Report; error?: string };
       try {
-        if (!(await isSubmission(dir))) throw new Error("no lib/ folder");
-        const report = await gradeSubmission({ submission: dir, timeLimitMs, only });
-        results[i] = { name: dirs[i], report };
-        console.log(`${dirs[i]}: ${report.points.toFixed(1)} / ${report.maxPoints}`);
+        if (!(await isSubmission(dir))) throw new GradeError("no lib/ folder");
+        saved = { report: await gradeSubmission({ submission: dir, timeLimitMs, only }) };
       } catch (e) {
-        results[i] = { name: dirs[i], error: String((e as Error).message ?? e) };
-        console.log(`${dirs[i]}: not graded: ${results[i].error}`);
+        saved = { error: String((e as Error).message ?? e).split("\n")[0] };
       }
+      const base = `${out}/${fileName(name)}`;
+      if (saved.report) await writeAtomic(`${base}.txt`, reportText(saved.report));
+      await writeAtomic(`${base}.json`, JSON.stringify({ name, ...saved }, null, 1) + "\n");
+      await writeCsv();
+      finished++;
+      console.log(
+        `[${finished}/${todo.length}] ${JSON.stringify(name)}: ${
+          saved.report
+            ? `${saved.report.points.toFixed(1)} / ${saved.report.maxPoints}`
+            : `not graded: ${saved.error}`
+        }`,
+      );
     }
   }));
-  await writeAtomic(values.csv, reportsCsv(results));
-  console.log(`wrote ${values.csv}`);
+  await writeCsv();
+  console.log(`wrote ${values.csv} and each student's report in ${out}/`);
 } else {
   const dir = values.student ?? new URL("..", import.meta.url).pathname;
   if (!(await isSubmission(dir))) fail(`${dir} has no lib/ folder: is it a convkit submission?`);
-  const report = await gradeSubmission({ submission: dir, student: values.id, timeLimitMs, only });
+  for (const f of [values.report, values.json, values.junit, values.gradescope]) await prepare(f);
+  let report: Report;
+  try {
+    report = await gradeSubmission({ submission: dir, student: values.id, timeLimitMs, only });
+  } catch (e) {
+    if (!(e instanceof GradeError)) throw e;
+    fail(e.message);
+  }
   const text = reportText(report);
   if (!values.quiet) console.log(text);
   if (values.report) await writeAtomic(values.report, text);
   if (values.json) await writeAtomic(values.json, JSON.stringify(report, null, 2) + "\n");
   if (values.junit) await writeAtomic(values.junit, reportJunit(report));
+  if (values.gradescope) {
+    await writeAtomic(values.gradescope, JSON.stringify(reportGradescope(report), null, 1) + "\n");
+  }
 }

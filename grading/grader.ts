@@ -30,6 +30,14 @@ const here = new URL(".", import.meta.url);
 const HARNESS = new URL("harness.ts", here).pathname;
 const LIB = new URL("../lib/", here).pathname.replace(/\/$/, "");
 
+/** A submission that cannot be graded at all (no `lib/` folder, or a link in its place). */
+export class GradeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "GradeError";
+  }
+}
+
 /** The result of one case. */
 export interface CaseResult {
   id: string;
@@ -41,6 +49,8 @@ export interface CaseResult {
   message?: string;
   /** True when the student's code tried something the sandbox does not allow. */
   denied?: boolean;
+  /** What the case is worth: its share of the exercise's points. */
+  maxPoints: number;
 }
 
 /** The result of one exercise. */
@@ -330,6 +340,14 @@ function clean(message: string, dir: string): string {
 export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
   const submission = await Deno.realPath(opts.submission);
   const lib = `${submission}/lib`;
+  const libInfo = await Deno.lstat(lib).catch(() => undefined);
+  if (!libInfo?.isDirectory) {
+    throw new GradeError(
+      libInfo?.isSymlink
+        ? "lib/ is a symbolic link: submit the folder itself"
+        : "the submission has no lib/ folder",
+    );
+  }
   const student = await studentId(submission, opts.student);
   const hidden = await loadHidden();
   const all = [...visibleCases(opts.seed), ...(hidden ? hidden(student) : [])];
@@ -409,8 +427,11 @@ export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
         passed: verdict.passed,
         ...(message ? { message } : {}),
         ...(wasDenied ? { denied: true } : {}),
+        maxPoints: 0,
       };
     });
+    const weights = caseWeights(ex, results);
+    results.forEach((r, i) => r.maxPoints = weights[i]);
     exercises.push({
       id: ex.id,
       title: ex.title,
@@ -438,14 +459,17 @@ export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
   };
 }
 
-/** Points of one exercise: visible and hidden cases each carry their share, by the fraction passed. */
+/** What each case is worth: visible and hidden cases share the exercise's points (`HIDDEN_SHARE`). */
+export function caseWeights(ex: Exercise, results: readonly { hidden: boolean }[]): number[] {
+  const vis = results.filter((r) => !r.hidden).length, hid = results.length - vis;
+  const share = hid && vis ? HIDDEN_SHARE : hid ? 1 : 0;
+  return results.map((r) => r.hidden ? ex.points * share / hid : ex.points * (1 - share) / vis);
+}
+
+/** Points of one exercise: the worth of the cases passed, to a hundredth. */
 export function score(ex: Exercise, results: readonly CaseResult[]): number {
-  const vis = results.filter((r) => !r.hidden), hid = results.filter((r) => r.hidden);
-  const frac = (rs: readonly CaseResult[]) => rs.filter((r) => r.passed).length / rs.length;
-  const share = hid.length && vis.length ? HIDDEN_SHARE : hid.length ? 1 : 0;
-  const p = ex.points *
-    ((vis.length ? (1 - share) * frac(vis) : 0) + (hid.length ? share * frac(hid) : 0));
-  return Math.round(p * 100) / 100;
+  const w = caseWeights(ex, results);
+  return Math.round(results.reduce((a, r, i) => a + (r.passed ? w[i] : 0), 0) * 100) / 100;
 }
 
 /**

@@ -47,11 +47,33 @@ export function reportText(r: Report): string {
   return lines.join("\n") + "\n";
 }
 
-function xml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
-    /"/g,
-    "&quot;",
-  );
+/** Text as an XML attribute value: escaped, and without the characters XML 1.0 cannot hold. */
+export function xml(s: string): string {
+  return s
+    // deno-lint-ignore no-control-regex
+    .replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu, "\ufffd")
+    .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+    .replace(/\n/g, "&#10;").replace(/\r/g, "&#13;").replace(/\t/g, "&#9;");
+}
+
+/**
+ * One CSV cell: quoted when it must be, and a cell a spreadsheet would run as a formula (`=`, `+`, `-`,
+ * `@`, a tab or a carriage return first) made text with a leading `'` (OWASP's CSV injection advice).
+ *
+ * @example
+ * ```ts
+ * import { csvCell } from "grading/report.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(csvCell('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
+ * assert.equal(csvCell("Smith, John"), '"Smith, John"');
+ * assert.equal(csvCell(-1.5), "-1.5"); // numbers stay numbers
+ * ```
+ */
+export function csvCell(v: string | number): string {
+  if (typeof v === "number") return String(v);
+  let s = oneLine(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",;\n']/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** The report as JUnit XML: one test suite per exercise, one test case per case. */
@@ -79,19 +101,71 @@ export function reportJunit(r: Report): string {
 /** One CSV line per report: student, total, then points per exercise. */
 export function reportsCsv(reports: { name: string; report?: Report; error?: string }[]): string {
   const ids = reports.find((x) => x.report)?.report?.exercises.map((e) => e.id) ?? [];
-  const quote = (s: string) => /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   const head = ["submission", "student", "points", "max_points", ...ids, "error"].join(",");
   const rows = reports.map(({ name, report, error }) =>
     report
       ? [
-        quote(name),
-        quote(report.student),
+        csvCell(name),
+        csvCell(report.student),
         report.points,
         report.maxPoints,
         ...report.exercises.map((e) => e.points),
         "",
       ].join(",")
-      : [quote(name), "", 0, "", ...ids.map(() => ""), quote(error ?? "not graded")].join(",")
+      : [csvCell(name), "", 0, "", ...ids.map(() => ""), csvCell(error ?? "not graded")].join(",")
   );
   return [head, ...rows].join("\n") + "\n";
+}
+
+/** One test of Gradescope's `results.json`. */
+export interface GradescopeTest {
+  name: string;
+  number: string;
+  score: number;
+  max_score: number;
+  status: "passed" | "failed";
+  output: string;
+  /** Visible cases are shown at once; hidden ones after the grades are published. */
+  visibility: "visible" | "after_published";
+}
+
+/**
+ * The report as Gradescope's autograder `results.json` (Gradescope's "Autograder Specifications": a
+ * top-level `score`, `output`, `visibility`, `stdout_visibility` and one entry per test with `name`,
+ * `number`, `score`, `max_score`, `status`, `output` and `visibility`). Hidden cases are
+ * `after_published`, and say only what the report says of them.
+ */
+export function reportGradescope(r: Report): {
+  score: number;
+  output: string;
+  visibility: "visible";
+  stdout_visibility: "hidden";
+  tests: GradescopeTest[];
+} {
+  const tests = r.exercises.flatMap((e) =>
+    e.cases.map((c, i): GradescopeTest => ({
+      name: oneLine(`${e.id} ${e.title}: ${c.name}`),
+      number: `${e.id.replace(/^ex/, "")}.${i + 1}`,
+      score: c.passed ? Math.round(c.maxPoints * 1000) / 1000 : 0,
+      max_score: Math.round(c.maxPoints * 1000) / 1000,
+      status: c.passed ? "passed" : "failed",
+      output: c.passed ? "passed" : oneLine(c.message ?? "failed"),
+      visibility: c.hidden ? "after_published" : "visible",
+    }))
+  );
+  const notes = r.exercises.flatMap((e) => e.notes.map((n) => `${e.id}: ${oneLine(n)}`));
+  return {
+    score: r.points,
+    output: [
+      `convkit: ${r.points} / ${r.maxPoints} (student ${
+        oneLine(r.student)
+      }); hidden tests are shown ` +
+      "once grades are published",
+      ...notes,
+      ...r.denied.map((d) => `refused by the sandbox: ${oneLine(d)}`),
+    ].join("\n"),
+    visibility: "visible",
+    stdout_visibility: "hidden",
+    tests,
+  };
 }

@@ -148,7 +148,11 @@ function beside<T>(
     report(
       exercise,
       "agrees",
-      `your ${fn} agrees with ${library} (error ${r.toExponential(1)} against a float32 reference)`,
+      /arithmetic/.test(library)
+        ? `your ${fn} agrees with ${library}`
+        : `your ${fn} agrees with ${library} (error ${
+          r.toExponential(1)
+        } against a float32 reference)`,
     );
   } else {
     report(
