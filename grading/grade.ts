@@ -3,7 +3,7 @@
  *
  *     deno task grade                                  this tree (a student checking their work)
  *     deno task grade --student DIR [--id ID]          one submission
- *         [--report FILE] [--json FILE] [--junit FILE] [--gradescope FILE]
+ *         [--report FILE] [--json FILE] [--junit FILE] [--gradescope FILE] [--gradescope-metadata FILE]
  *         [--time-limit SECONDS] [--only ex2.1,ex2.2]
  *     deno task grade --class DIR --csv FILE [--jobs N] [--out DIR] [--regrade]
  *
@@ -37,6 +37,7 @@ try {
       json: { type: "string" },
       junit: { type: "string" },
       gradescope: { type: "string" },
+      "gradescope-metadata": { type: "string" },
       class: { type: "string" },
       csv: { type: "string" },
       out: { type: "string" },
@@ -176,9 +177,18 @@ if (values.class) {
   const dir = values.student ?? new URL("..", import.meta.url).pathname;
   if (!(await isSubmission(dir))) fail(`${dir} has no lib/ folder: is it a convkit submission?`);
   for (const f of [values.report, values.json, values.junit, values.gradescope]) await prepare(f);
+  let id = values.id;
+  if (!id && values["gradescope-metadata"]) {
+    // Gradescope's submission_metadata.json: the submitter's email (or id) seeds the hidden cases
+    try {
+      const m = JSON.parse(await Deno.readTextFile(values["gradescope-metadata"]));
+      const u = m?.users?.[0];
+      id = String(u?.email ?? u?.sid ?? m?.id ?? "") || undefined;
+    } catch { /* no metadata: student.json or "anonymous" */ }
+  }
   let report: Report;
   try {
-    report = await gradeSubmission({ submission: dir, student: values.id, timeLimitMs, only });
+    report = await gradeSubmission({ submission: dir, student: id, timeLimitMs, only });
   } catch (e) {
     if (!(e instanceof GradeError)) throw e;
     fail(e.message);
