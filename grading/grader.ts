@@ -23,6 +23,7 @@ import {
   type ProgramResult,
   runProgram,
 } from "./program.ts";
+import { bounded, DEFAULT_LIMITS } from "./limits.ts";
 import { libraryImporter } from "./reference.ts";
 import { stripSolutions } from "./release.ts";
 
@@ -258,19 +259,20 @@ async function sandbox(
     const val = Deno.env.get(k);
     if (val) env[k] = val;
   }
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--no-config",
-      "--no-lock",
-      "--no-remote",
-      "--no-npm",
-      `--allow-read=${lib}`,
-      `--allow-write=${scratch}`,
-      "--v8-flags=--max-old-space-size=1024",
-      HARNESS,
-    ],
+  const limits = await bounded(Deno.execPath(), [
+    "run",
+    "--no-prompt",
+    "--no-config",
+    "--no-lock",
+    "--no-remote",
+    "--no-npm",
+    `--allow-read=${lib}`,
+    `--allow-write=${scratch}`,
+    "--v8-flags=--max-old-space-size=1024",
+    HARNESS,
+  ], DEFAULT_LIMITS);
+  const child = new Deno.Command(limits.command, {
+    args: limits.args,
     cwd: scratch,
     env,
     clearEnv: true,
@@ -308,6 +310,7 @@ async function sandbox(
   ]);
   const status = await child.status;
   clearTimeout(timer);
+  const { outOfMemory } = await limits.done();
   await Deno.remove(scratch, { recursive: true }).catch(() => {});
   const results = new Map<string, ProgramResult>();
   const prefix = `@@result ${nonce} `;
@@ -321,6 +324,12 @@ async function sandbox(
   const crashed = !timedOut && (out.over || (!status.success && results.size < cases.length))
     ? out.over
       ? "it printed more than 64 MiB"
+      : outOfMemory
+      ? `it used more than its ${DEFAULT_LIMITS.memoryBytes / 2 ** 30} GiB of memory`
+      : status.signal === "SIGXCPU" || status.code === 128 + 24
+      ? `it used more than its ${DEFAULT_LIMITS.cpuSeconds} s of CPU time`
+      : status.signal === "SIGXFSZ" || status.code === 128 + 25
+      ? `it wrote a file larger than ${DEFAULT_LIMITS.fileBytes / 2 ** 20} MiB`
       : err.text.split("\n").filter((l) => l.trim()).slice(-3).join(" ").slice(0, 500) ||
         `exit code ${status.code}`
     : undefined;
@@ -329,8 +338,10 @@ async function sandbox(
 
 /** Replaces the private folder's path in a message with `lib`, so no grader path reaches feedback. */
 function clean(message: string, dir: string): string {
-  return message.replaceAll(`file://${dir}`, "lib").replaceAll(dir, "lib").replace(/\s*\n\s*/g, " ")
-    .slice(0, 2000);
+  const root = new URL("..", here);
+  return message.replaceAll(`file://${dir}`, "lib").replaceAll(dir, "lib")
+    .replaceAll(root.href, "<grader>/").replaceAll(root.pathname, "<grader>/")
+    .replace(/\s*\n\s*/g, " ").slice(0, 2000);
 }
 
 /**
@@ -397,7 +408,7 @@ export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
       const verdict = tree?.problem
         ? { passed: false, message: tree.problem, kind: "error" as const }
         : mine
-        ? judge(c, mine, ref)
+        ? safeJudge(c, mine, ref)
         : {
           passed: false,
           message: timedOut
@@ -457,6 +468,21 @@ export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
     exercises,
     denied,
   };
+}
+
+/** `judge`, where anything malformed in the sandbox's result fails this case only. */
+function safeJudge(c: Case, mine: ProgramResult, ref: ProgramResult | undefined) {
+  try {
+    if (!mine || typeof mine !== "object" || typeof mine.ok !== "boolean") {
+      return { passed: false, message: "malformed result from the sandbox" };
+    }
+    return judge(c, mine, ref);
+  } catch (e) {
+    return {
+      passed: false,
+      message: `malformed result from the sandbox (${String((e as Error)?.name ?? e)})`,
+    };
+  }
 }
 
 /** What each case is worth: visible and hidden cases share the exercise's points (`HIDDEN_SHARE`). */
