@@ -13,8 +13,8 @@
  *   (the released text of every file with an exercise, for `deno task reset` and the grader),
  *   `grading/edition.json` and a `student.json` to fill in.
  *
- * Files are those git tracks or would track (`git ls-files --cached --others --exclude-standard`; the tree
- * outside git), in sorted order, and nothing carries a date: releasing twice gives identical files. The
+ * Files are those git tracks (`git ls-files`; untracked files, such as a `.env.local` or a backup of a
+ * solution, are left out and listed; the whole tree outside git), in sorted order, and nothing carries a date: releasing twice gives identical files. The
  * edition is written next to DIR and renamed into place, so a failed release leaves nothing half-written.
  * DIR may not be, contain or lie inside this tree (except under `build/`), and an existing DIR is replaced
  * (with `--force`) only when it is an earlier release.
@@ -222,10 +222,27 @@ export function releaseNotebook(
   return { text: JSON.stringify(nb, null, 1) + "\n", exercises: [], regions };
 }
 
+/** Files git does not track (ignored ones aside): never released, and named so the instructor knows. */
+async function untrackedFiles(): Promise<string[]> {
+  try {
+    const out = await new Deno.Command("git", {
+      args: ["ls-files", "-z", "--others", "--exclude-standard"],
+      cwd: root,
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return out.code === 0
+      ? new TextDecoder().decode(out.stdout).split("\0").filter(Boolean).sort()
+      : [];
+  } catch {
+    return [];
+  }
+}
+
 async function listFiles(): Promise<string[]> {
   try {
     const out = await new Deno.Command("git", {
-      args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+      args: ["ls-files", "-z", "--cached"],
       cwd: root,
       stdout: "piped",
       stderr: "null",
@@ -385,11 +402,15 @@ export async function release(out: string, opts: ReleaseOptions = {}) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     throw e;
   }
-  const left = (await listFiles()).filter((rel) => EXCLUDE.some((r) => r.test(rel)));
+  const left = (await listFiles()).filter((rel) =>
+    EXCLUDE.some((r) => r.test(rel)) && !/README\.md$/.test(rel)
+  );
+  const untracked = await untrackedFiles();
   return {
     out: target,
     files: files.length + 4,
     exercises: [...found.values()].flat().map((r) => r.id).sort(),
+    untracked,
     leftOut: [
       ...new Set(
         left.map((f) => f.split("/").slice(0, f.startsWith("grading/") ? 2 : 1).join("/")),
@@ -415,7 +436,10 @@ if (import.meta.main) {
     console.log(
       `released ${r.files} files to ${r.out}; ${r.exercises.length} exercise ${
         values["with-solutions"] ? "regions with their solutions" : "stubs"
-      }: ${r.exercises.join(", ")}\nleft out: ${r.leftOut.join(", ")}`,
+      }: ${r.exercises.join(", ")}\nleft out: ${r.leftOut.join(", ")}` +
+        (r.untracked.length
+          ? `\nnot released, since git does not track them: ${r.untracked.join(", ")}`
+          : ""),
     );
   } catch (e) {
     if (e instanceof ReleaseError) {

@@ -148,4 +148,16 @@ Deno.test("release --with-solutions keeps each solution between the student mark
   );
 });
 
+Deno.test("release ships only what git tracks: an untracked backup of a solution stays behind, named", async () => {
+  const stray = `${repo}/lib/conv2d_solution_backup.ts`;
+  Deno.writeTextFileSync(stray, "export const secret = 42;\n");
+  try {
+    const r = await release(`${tmp}/tracked`);
+    assert.ok(r.untracked.includes("lib/conv2d_solution_backup.ts"));
+    assert.throws(() => Deno.statSync(`${tmp}/tracked/lib/conv2d_solution_backup.ts`));
+  } finally {
+    Deno.removeSync(stray);
+  }
+});
+
 Deno.test("zz cleanup", () => Deno.removeSync(tmp, { recursive: true }));
