@@ -5,21 +5,28 @@
  *     deno task grade --student DIR [--id ID]          one submission
  *         [--report FILE] [--json FILE] [--junit FILE] [--gradescope FILE] [--gradescope-metadata FILE]
  *         [--time-limit SECONDS] [--only ex2.1,ex2.2]
- *     deno task grade --class DIR --csv FILE [--jobs N] [--out DIR] [--regrade]
+ *     deno task grade --class DIR --csv FILE [--jobs N] [--out DIR] [--regrade] [--gradebook FILE]
  *
  * In the instructor's tree (with grading/hidden/) it runs visible and hidden tests; in a student edition,
  * the visible tests. Class mode writes each student's report (`NAME.txt`, `NAME.json`) into `--out`
  * (default: FILE's name with `.d`) as soon as it is graded, and the CSV from those files after every
  * student, so a run that is stopped loses nothing: the same command again grades only the students
  * without a report (`--regrade` grades all again). Folders to write into are created, and checked
- * writable, before grading starts. Exits 0 when grading finished, whatever the scores; 2 on bad arguments.
+ * writable, before grading starts. `--gradebook FILE` also writes the points in the shape Canvas's
+ * gradebook imports (`reportsGradebook`). Exits 0 when grading finished, whatever the scores; 2 on bad arguments.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { EXERCISES } from "./exercises.ts";
 import { GradeError, gradeSubmission, type Report } from "./grader.ts";
-import { reportGradescope, reportJunit, reportsCsv, reportText } from "./report.ts";
+import {
+  reportGradescope,
+  reportJunit,
+  reportsCsv,
+  reportsGradebook,
+  reportText,
+} from "./report.ts";
 
 function fail(msg: string): never {
   console.error(`grade: ${msg}`);
@@ -40,6 +47,7 @@ try {
       "gradescope-metadata": { type: "string" },
       class: { type: "string" },
       csv: { type: "string" },
+      gradebook: { type: "string" },
       out: { type: "string" },
       jobs: { type: "string" },
       "time-limit": { type: "string" },
@@ -112,6 +120,7 @@ if (values.class) {
   const jobs = intOption("jobs", values.jobs, 1, 64) ?? Math.max(1, navigator.hardwareConcurrency);
   const out = values.out ?? `${values.csv.replace(/\.csv$/, "")}.d`;
   await prepare(values.csv);
+  await prepare(values.gradebook);
   await prepare(out, true);
   let entries: Deno.DirEntry[];
   try {
@@ -144,6 +153,7 @@ if (values.class) {
       );
     }
     await writeAtomic(values.csv!, reportsCsv(rows));
+    if (values.gradebook) await writeAtomic(values.gradebook, reportsGradebook(rows));
   };
   let next = 0, finished = 0;
   await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, async () => {

@@ -169,3 +169,28 @@ export function reportGradescope(r: Report): {
     tests,
   };
 }
+
+/**
+ * The class's points in the shape Canvas's gradebook imports ("Import" in Grades): the columns
+ * `Student, ID, SIS User ID, SIS Login ID, Section` and one column for the assignment. Canvas matches a
+ * row by `SIS Login ID`, which holds the id of `student.json` (ask students to use their login); the
+ * others stay empty. Submissions that could not be graded get no points (an empty cell), so an import
+ * never overwrites a grade with 0 by mistake.
+ */
+export function reportsGradebook(
+  reports: { name: string; report?: Report; error?: string }[],
+  assignment = "convkit assignment",
+): string {
+  const head = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment].map(csvCell);
+  const rows = reports.map(({ name, report }) =>
+    [
+      csvCell(report?.student ?? name),
+      "",
+      "",
+      csvCell(report?.student ?? ""),
+      "",
+      report ? String(report.points) : "",
+    ].join(",")
+  );
+  return [head.join(","), ...rows].join("\n") + "\n";
+}

@@ -202,6 +202,8 @@ Deno.test("grade --class grades every submission in parallel into one CSV; a bro
       "2",
       "--time-limit",
       "20",
+      "--gradebook",
+      `${tmp}/canvas.csv`,
     ],
     stdout: "piped",
     stderr: "piped",
@@ -218,6 +220,9 @@ Deno.test("grade --class grades every submission in parallel into one CSV; a bro
   assert.equal(catPoints, full - points("ex4.1") - points("ex4.2")); // only the exercises in the broken file
   assert.match(row("dan").at(-1)!, /no lib\/ folder/);
   assert.match(reportsCsv([{ name: "x", error: "boom" }]), /x,,0,,boom/);
+  const canvas = Deno.readTextFileSync(`${tmp}/canvas.csv`).trim().split("\n");
+  assert.equal(canvas[0], "Student,ID,SIS User ID,SIS Login ID,Section,convkit assignment");
+  assert.equal(canvas.length, 5); // one row per folder, ungraded ones with an empty cell
 });
 
 Deno.test("checkExercise() reloads the student's file: a fix shows without restarting", async () => {
