@@ -97,7 +97,7 @@ export const build = {
     p: number,
     rounding?: "floor",
   ): Case {
-    const args = [v(n), v(f), v(s), v(p), v("grader"), ...(rounding ? [v(rounding)] : [])];
+    const args = [v(n), v(f), v(s), v(p), v("convOutputSize"), ...(rounding ? [v(rounding)] : [])];
     const fits = rounding === "floor" ||
       (n - f + 2 * p >= 0 && Number.isInteger((n - f + 2 * p) / s));
     return {
@@ -386,6 +386,10 @@ export function visibleCases(seed: string = freshSeed()): Case[] {
     add(build.outputSize("ex1/visible/2", false, n2, f, s2, 0));
     add(build.outputSize("ex1/visible/3", false, n2, f, s2, 0, "floor"));
     add(build.outputSize("ex1/visible/4", false, 1 + g.int(3), 5 + g.int(3), 1, 0)); // filter too large
+    const f5 = pick([3, 5, 7]), n5 = 8 + g.int(40);
+    add(build.outputSize("ex1/visible/5", false, n5, f5, 1, (f5 - 1) / 2)); // "same": n stays n
+    const p6 = 1 + g.int(2), s6 = 2, n6 = 2 * (4 + g.int(20)) + f5 - 2 * p6; // fits with pad
+    add(build.outputSize("ex1/visible/6", false, n6, f5, s6, p6));
   }
   g = r("ex2.1");
   add(build.convForward("ex2.1/visible/1", false, g, [2, 5, 5, 3], [3, 3, 3, 4], 1, 1));

@@ -54,6 +54,7 @@ try {
       only: { type: "string" },
       regrade: { type: "boolean" },
       quiet: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
   }));
 } catch (e) {
@@ -68,6 +69,17 @@ function intOption(name: string, raw: string | undefined, min: number, max: numb
     fail(`--${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return n;
+}
+
+if (values.help) {
+  const doc = Deno.readTextFileSync(new URL(import.meta.url)).match(/\/\*\*\n([\s\S]*?)\n \*\/\n/)
+    ?.[1];
+  console.log(
+    (doc ?? "").split("\n").map((l) => l.replace(/^ \* ?/, "")).filter((l) => l !== "@module").join(
+      "\n",
+    ),
+  );
+  Deno.exit(0);
 }
 
 const limitS = intOption("time-limit", values["time-limit"], 1, 3600);

@@ -22,9 +22,11 @@ import {
   type Importer,
   type ProgramResult,
   runProgram,
+  type Value,
 } from "./program.ts";
 import { bounded, DEFAULT_LIMITS } from "./limits.ts";
 import { libraryImporter } from "./reference.ts";
+import { oneLine } from "./report.ts";
 import { stripSolutions } from "./release.ts";
 
 const here = new URL(".", import.meta.url);
@@ -131,10 +133,23 @@ function entries(cases: Case[]): string[] {
 }
 
 let recording: Promise<string> | undefined;
-/** The instructor's lib with every exercise's function recording its calls (built once a process). */
+/**
+ * The instructor's lib with every exercise's function recording its calls, built once a process in
+ * `build/grader/` of this tree (never in a shared temporary folder: it holds the solutions); copies left
+ * by a grader that was killed are removed first.
+ */
 function recordingDir(): Promise<string> {
   recording ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "convkit_reference_" });
+    const base = new URL("../build/grader/", here).pathname;
+    await Deno.mkdir(base, { recursive: true, mode: 0o700 });
+    for await (const e of Deno.readDir(base)) {
+      const pid = Number(e.name.match(/^reference-(\d+)$/)?.[1]);
+      if (pid && pid !== Deno.pid && !alive(pid)) {
+        await Deno.remove(`${base}${e.name}`, { recursive: true }).catch(() => {});
+      }
+    }
+    const dir = `${base}reference-${Deno.pid}`;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
     await recordingLib(LIB, dir);
     globalThis.addEventListener("unload", () => {
       try {
@@ -144,6 +159,15 @@ function recordingDir(): Promise<string> {
     return dir;
   })();
   return recording;
+}
+
+function alive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 type Tables = Record<string, Recorded[]>;
@@ -173,6 +197,10 @@ Object.defineProperty(globalThis, "__convkitRecord", {
   configurable: true,
 });
 
+function tableKey(exercise: string, hidden: boolean) {
+  return `${exercise}${hidden ? "/hidden" : "/visible"}`;
+}
+
 let solutionQueue: Promise<unknown> = Promise.resolve();
 /**
  * Runs the reference solution on cases, recording what every other exercise returned for them. One run
@@ -188,10 +216,12 @@ async function solutionRunNow(cases: Case[]) {
   const dir = await recordingDir();
   const importer: Importer = (p) => import(new URL(p, `file://${dir}/`).href);
   const results = new Map<string, ProgramResult>();
+  // one table per exercise and visibility: the visible cases' sandbox never sees what hidden ones call
   const tables = new Map<string, Tables>();
   for (const c of cases) {
-    const t = tables.get(c.exercise) ?? {};
-    tables.set(c.exercise, t);
+    const k = tableKey(c.exercise, c.hidden);
+    const t = tables.get(k) ?? {};
+    tables.set(k, t);
     recorder = { exercise: c.exercise, tables: t };
     try {
       results.set(c.id, await runProgram(c.program, importer));
@@ -235,6 +265,33 @@ async function readCapped(stream: ReadableStream<Uint8Array>, max: number, onOve
   return {
     text: new TextDecoder().decode(await new Blob(chunks as BlobPart[]).arrayBuffer()),
     over,
+  };
+}
+
+/** Bytes of a sandbox's standard output read; more, and it is stopped. */
+const MAX_OUTPUT = 16 * 2 ** 20;
+/** The longest result line parsed (the largest case's outputs are well below). */
+const MAX_RESULT_LINE = 4 * 2 ** 20;
+
+/** A result as the trusted side may use it: the shape of `ProgramResult`, strings cut, else an error. */
+function sanitize(r: unknown): ProgramResult {
+  const x = r as Record<string, unknown> | null;
+  const str = (v: unknown, n: number) => String(typeof v === "string" ? v : "").slice(0, n);
+  if (
+    x && x.ok === true && x.outputs && typeof x.outputs === "object" && !Array.isArray(x.outputs)
+  ) {
+    return { ok: true, outputs: x.outputs as Record<string, Value> };
+  }
+  if (x && x.ok === false && x.error && typeof x.error === "object") {
+    const e = x.error as Record<string, unknown>;
+    return {
+      ok: false,
+      error: { name: str(e.name, 100) || "Error", message: str(e.message, 2000) },
+    };
+  }
+  return {
+    ok: false,
+    error: { name: "MalformedResult", message: "the sandbox sent a malformed result" },
   };
 }
 
@@ -305,7 +362,7 @@ async function sandbox(
   await writer.write(new TextEncoder().encode(JSON.stringify(job))).catch(() => {});
   await writer.close().catch(() => {});
   const [out, err] = await Promise.all([
-    readCapped(child.stdout, 64 * 2 ** 20, kill),
+    readCapped(child.stdout, MAX_OUTPUT, kill),
     readCapped(child.stderr, 2 ** 20, () => {}),
   ]);
   const status = await child.status;
@@ -316,14 +373,15 @@ async function sandbox(
   const prefix = `@@result ${nonce} `;
   for (const line of out.text.split("\n")) {
     if (!line.startsWith(prefix)) continue;
+    if (line.length > MAX_RESULT_LINE) continue; // no case's outputs are this large: not parsed
     try {
       const { id, result } = JSON.parse(line.slice(prefix.length));
-      if (cases.some((c) => c.id === id) && !results.has(id)) results.set(id, result);
+      if (cases.some((c) => c.id === id) && !results.has(id)) results.set(id, sanitize(result));
     } catch { /* a broken line counts as no result */ }
   }
   const crashed = !timedOut && (out.over || (!status.success && results.size < cases.length))
     ? out.over
-      ? "it printed more than 64 MiB"
+      ? `it printed more than ${MAX_OUTPUT / 2 ** 20} MiB`
       : outOfMemory
       ? `it used more than its ${DEFAULT_LIMITS.memoryBytes / 2 ** 30} GiB of memory`
       : status.signal === "SIGXCPU" || status.code === 128 + 24
@@ -339,9 +397,10 @@ async function sandbox(
 /** Replaces the private folder's path in a message with `lib`, so no grader path reaches feedback. */
 function clean(message: string, dir: string): string {
   const root = new URL("..", here);
-  return message.replaceAll(`file://${dir}`, "lib").replaceAll(dir, "lib")
-    .replaceAll(root.href, "<grader>/").replaceAll(root.pathname, "<grader>/")
-    .replace(/\s*\n\s*/g, " ").slice(0, 2000);
+  return oneLine(
+    message.slice(0, 4000).replaceAll(`file://${dir}`, "lib").replaceAll(dir, "lib")
+      .replaceAll(root.href, "<grader>/").replaceAll(root.pathname, "<grader>/"),
+  ).slice(0, 2000);
 }
 
 /**
@@ -389,9 +448,9 @@ export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
         dir,
       });
       if (!tree.problem) {
-        const tables = solution?.tables.get(ex.id) ?? {};
         for (const part of [cases.filter((c) => !c.hidden), cases.filter((c) => c.hidden)]) {
           if (!part.length) continue;
+          const tables = solution?.tables.get(tableKey(ex.id, part[0].hidden)) ?? {};
           const run = await sandbox(dir, ex, part, tables, limit);
           run.results.forEach((r, id) => runs.set(id, r));
           timedOut ||= run.timedOut;
@@ -451,10 +510,18 @@ export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
       cases: results,
       timedOut,
       seconds: (performance.now() - t0) / 1000,
-      notes: (tree?.unreplaced ?? []).map((id) =>
-        `the markers of ${id} (// BEGIN EXERCISE ${id} ... // END EXERCISE ${id}) are missing in lib/${ex.file}: ` +
-        `put them back, so that ${ex.id} is graded without ${id}'s code`
-      ),
+      notes: [
+        ...(tree?.ownMarkers === false
+          ? [
+            `the lines "// BEGIN EXERCISE ${ex.id}" and "// END EXERCISE ${ex.id}" are missing in lib/${ex.file}: ` +
+            "put them back around your code (your final grade finds your work between them)",
+          ]
+          : []),
+        ...(tree?.unreplaced ?? []).map((id) =>
+          `the markers of ${id} (// BEGIN EXERCISE ${id} ... // END EXERCISE ${id}) are missing in lib/${ex.file}: ` +
+          `put them back, so that ${ex.id} is graded without ${id}'s code`
+        ),
+      ],
     });
   }
   if (!hidden) attribute(exercises, released);
@@ -507,7 +574,8 @@ function attribute(exercises: ExerciseResult[], released: ReadonlyMap<string, st
     if (r.cases.every((c) => c.passed)) continue;
     const ex = EXERCISES.find((e) => e.id === r.id)!;
     const files = closure([ex.file], (p) => released.get(p));
-    const uses = files.flatMap(exercisesIn).filter((e) => e.id !== ex.id);
+    // exercises in the same file fail together for the same reason (a file that does not load)
+    const uses = files.flatMap(exercisesIn).filter((e) => e.file !== ex.file);
     for (const u of uses) {
       const ur = exercises.find((x) => x.id === u.id);
       if (ur && ur.cases.some((c) => !c.passed && !/not written yet/.test(c.message ?? ""))) {

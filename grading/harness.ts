@@ -38,7 +38,8 @@ globalThis.addEventListener("unhandledrejection", (e) => e.preventDefault());
 const input = await new Response(Deno.stdin.readable).text();
 const job: Job = JSON.parse(input);
 const encoder = new TextEncoder();
-const write = (line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n"));
+// each result starts a line of its own, whatever the student's code printed before it without a newline
+const write = (line: string) => Deno.stdout.writeSync(encoder.encode("\n" + line + "\n"));
 const { nonce, grading } = job;
 
 function close(a: number[], b: number[]): boolean {

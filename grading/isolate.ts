@@ -22,7 +22,8 @@ export const MAX_FILE_BYTES = 1 << 20;
 /** The relative imports of a module's source (`import type` left out: it loads nothing). */
 export function importsOf(text: string): string[] {
   const out: string[] = [];
-  const re = /^\s*(?:import|export)\s+(type\s+)?(?:[\s\S]*?\sfrom\s+)?["'](\.{1,2}\/[^"']+)["']/gm;
+  const re =
+    /^\s*(?:import|export)\b\s*(type\b\s*)?(?:[\s\S]*?\bfrom\s*)?["'](\.{1,2}\/[^"']+)["']/gm;
   for (const m of text.matchAll(re)) if (!m[1]) out.push(m[2]);
   return out;
 }
@@ -137,7 +138,8 @@ export async function readStudentFile(
     }
   }
   try {
-    return { text: await Deno.readTextFile(`${lib}/${path}`) };
+    // line ends as Windows writes them (a checkout with autocrlf) must not hide the markers
+    return { text: (await Deno.readTextFile(`${lib}/${path}`)).replace(/\r\n?/g, "\n") };
   } catch (e) {
     return { problem: `lib/${path} cannot be read (${(e as Error).name})` };
   }
@@ -151,6 +153,8 @@ export interface PrivateTree {
   problem?: string;
   /** Exercises whose markers were missing, so their code was not replaced. */
   unreplaced: string[];
+  /** Whether the exercise's own markers are in its file. */
+  ownMarkers?: boolean;
 }
 
 /**
@@ -207,7 +211,10 @@ export async function buildTree(opts: {
     await Deno.mkdir(dst.slice(0, dst.lastIndexOf("/")), { recursive: true });
     await Deno.writeTextFile(dst, text);
   }
-  return { files, unreplaced };
+  const lines = own.text.split("\n");
+  const ownMarkers = lines.some((l) => l.match(STUDENT_BEGIN)?.[2] === exercise.id) &&
+    lines.some((l) => l.match(STUDENT_END)?.[1] === exercise.id);
+  return { files, unreplaced, ownMarkers };
 }
 
 /**

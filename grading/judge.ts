@@ -66,7 +66,7 @@ function equalEnough(mine: unknown, ref: unknown, path = ""): string | undefined
   const show = (x: unknown) => String(JSON.stringify(flat(x))).slice(0, 200);
   return JSON.stringify(flat(mine)) === JSON.stringify(flat(ref))
     ? undefined
-    : `${path || "result"}: got ${show(mine)}, expected ${show(ref)}`;
+    : `${path || "result"}: returned ${show(mine)}, expected ${show(ref)}`;
 }
 
 /** What the error of a stub means for exercise `exercise`: its own TODO, or one it uses. */
@@ -132,10 +132,14 @@ export function judge(
     } else if (how.kind === "close") problem = closeEnough(out, m, r, !c.hidden);
     else problem = equalEnough(m, r);
     if (problem) {
+      // a layer's output size comes from its shape checks, which call the student's ex1
+      const hint = c.exercise !== "ex1" && /output-size arithmetic|does not fit/.test(problem)
+        ? " (the layers' shape checks call your convOutputSize, ex1 in lib/shape.ts: check it first)"
+        : "";
       return {
         passed: false,
         kind: "wrong",
-        message: problem.startsWith(`${out}:`) ? problem : `${out}: ${problem}`,
+        message: (problem.startsWith(`${out}:`) ? problem : `${out}: ${problem}`) + hint,
       };
     }
   }

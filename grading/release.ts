@@ -336,6 +336,9 @@ const EXCLUDE = [
   /^student\.json$/,
 ];
 
+/** The tasks of the student edition's `deno.json`. */
+export const STUDENT_TASKS = ["lab", "test", "notebooks", "grade", "reset", "data"];
+
 /** Options of `release`. */
 export interface ReleaseOptions {
   /** Replace an earlier release at `out`. */
@@ -395,6 +398,12 @@ export async function release(out: string, opts: ReleaseOptions = {}) {
       JSON.stringify({ edition: "student", solutions: opts.solutions ?? false }, null, 2) + "\n",
     );
     await Deno.copyFile(`${root}/grading/STUDENT_README.md`, `${tmp}/README.md`);
+    // the student's tasks: those whose files ship (no bench, fixtures, release or instructor checks)
+    const config = JSON.parse(await Deno.readTextFile(`${root}/deno.json`));
+    config.tasks = Object.fromEntries(
+      Object.entries(config.tasks ?? {}).filter(([name]) => STUDENT_TASKS.includes(name)),
+    );
+    await Deno.writeTextFile(`${tmp}/deno.json`, JSON.stringify(config, null, 2) + "\n");
     await Deno.writeTextFile(`${tmp}/student.json`, JSON.stringify({ id: "" }, null, 2) + "\n");
     if (exists) await Deno.remove(target, { recursive: true });
     await Deno.rename(tmp, target);

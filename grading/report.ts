@@ -7,14 +7,18 @@ import type { Report } from "./grader.ts";
 
 /** A message on one line: newlines and control characters cannot forge report lines. */
 export function oneLine(s: string): string {
-  // deno-lint-ignore no-control-regex
-  return s.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
+  return String(s)
+    // deno-lint-ignore no-control-regex
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
+    // deno-lint-ignore no-control-regex
+    .replace(/[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]+/g, " ")
+    .trim();
 }
 
 /** The report as text: one line per exercise, then the failed cases with what went wrong. */
 export function reportText(r: Report): string {
   const lines = [
-    `convkit grade: ${r.submission} (student ${r.student}, ${
+    `convkit grade: ${oneLine(r.submission)} (student ${oneLine(r.student)}, ${
       r.mode === "instructor"
         ? "visible and hidden tests"
         : "visible tests only, drawn afresh at each run: your grade also has hidden tests, which carry most of each exercise's points"
@@ -37,12 +41,18 @@ export function reportText(r: Report): string {
     for (const n of e.notes ?? []) lines.push(`      note: ${oneLine(n)}`);
   }
   lines.push("", `total ${r.points.toFixed(1)} / ${r.maxPoints}`);
+  if (r.student === "anonymous") {
+    lines.push(
+      "",
+      'no student id: put yours in student.json ({ "id": "your-id" }); your hidden tests are drawn for it',
+    );
+  }
   if (r.denied.length) {
     lines.push(
       "",
       "the sandbox refused (no reading outside the submission, no network, no processes):",
     );
-    for (const d of r.denied) lines.push(`  ${d}`);
+    for (const d of r.denied) lines.push(`  ${oneLine(d)}`);
   }
   return lines.join("\n") + "\n";
 }

@@ -68,10 +68,18 @@ async function stubs(): Promise<Record<string, string>> {
 }
 
 async function save(file: string, tag: string): Promise<string> {
-  const time = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-  const backup = `${file}.${tag}-${time}.bak`;
-  await Deno.copyFile(`${root}/${file}`, `${root}/${backup}`);
-  return backup;
+  const time = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 23);
+  for (let n = 1;; n++) {
+    const backup = `${file}.${tag}-${time}${n > 1 ? `-${n}` : ""}.bak`;
+    try {
+      // createNew: an earlier backup is never overwritten, however fast resets follow each other
+      const text = await Deno.readFile(`${root}/${file}`);
+      await Deno.writeFile(`${root}/${backup}`, text, { createNew: true });
+      return backup;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+  }
 }
 
 if (import.meta.main) {
@@ -96,7 +104,7 @@ if (import.meta.main) {
     if (!positionals.length && !values.file) {
       throw new ResetError("name the exercises to reset, e.g. deno task reset ex2.1");
     }
-    for (const id of positionals) {
+    for (const id of new Set(positionals)) {
       let ex;
       try {
         ex = exercise(id);
@@ -104,12 +112,12 @@ if (import.meta.main) {
         throw new ResetError((e as Error).message);
       }
       const file = `lib/${ex.file}`;
-      const next = resetRegion(
-        await Deno.readTextFile(`${root}/${file}`),
-        released[file],
-        id,
-        file,
-      );
+      const current = await Deno.readTextFile(`${root}/${file}`);
+      const next = resetRegion(current, released[file], id, file);
+      if (next === current) {
+        console.log(`${id} in ${file} is already its stub: nothing to reset`);
+        continue;
+      }
       const backup = await save(file, id);
       await Deno.writeTextFile(`${root}/${file}`, next);
       console.log(`reset ${id} in ${file} to its stub; your version is saved as ${backup}`);

@@ -8,6 +8,7 @@
  */
 
 export { ShapeError } from "./errors.ts";
+export { samePad } from "./same_pad.ts";
 import { ShapeError } from "./errors.ts";
 
 function fmt(x: number): string {
@@ -92,14 +93,6 @@ export function convOutputSize(
   }
   return out;
   // END SOLUTION
-}
-
-/** The pad that keeps the output size equal to the input size at stride 1: `P = (F - 1) / 2`. */
-export function samePad(f: number): number {
-  if (!Number.isInteger(f) || f < 1 || f % 2 === 0) {
-    throw new RangeError(`samePad: (F - 1) / 2 is a whole number only for odd F, got F = ${f}`);
-  }
-  return (f - 1) / 2;
 }
 
 /** Everything a conv path needs to know about its shapes, computed once (cf. tfjs `computeConv2DInfo`). */

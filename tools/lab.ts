@@ -24,4 +24,10 @@ console.log(`[convkit] starting: ${python} ${args.join(" ")}`);
 console.log("[convkit] open 00_setup.ipynb first; Ctrl+C twice here stops Jupyter");
 const child = new Deno.Command(python, { args, cwd: root, stdin: "inherit" }).spawn();
 Deno.addSignalListener("SIGINT", () => {}); // Jupyter handles Ctrl+C itself
+// stopped by kill (SIGTERM): stop Jupyter too, or it keeps the port and the next lab moves to another
+Deno.addSignalListener("SIGTERM", () => {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* gone */ }
+});
 Deno.exit((await child.status).code);

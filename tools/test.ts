@@ -32,9 +32,16 @@ function isEdition(): boolean {
 
 if (isEdition() && !onlyNotebooks) {
   const { gradeSubmission } = await import("../grading/grader.ts");
-  const { reportText } = await import("../grading/report.ts");
   const r = await gradeSubmission({ submission: root });
-  console.log(reportText(r));
+  for (const e of r.exercises) {
+    const failed = e.cases.find((c) => !c.passed);
+    console.log(
+      `${failed ? "FAILED" : "ok"}  ${e.id.padEnd(5)} ${e.title}` +
+        (failed ? `: ${failed.name}: ${failed.message}` : ""),
+    );
+    for (const n of e.notes) console.log(`       note: ${n}`);
+  }
+  console.log("(details, with points: deno task grade)");
   const ok = r.exercises.filter((e) => e.cases.every((c) => c.passed)).length;
   console.log(`${ok} passed, ${r.exercises.length - ok} failed`);
   Deno.exit(ok === r.exercises.length ? 0 : 1);

@@ -13,7 +13,7 @@
 import { table } from "../display.ts";
 import { barChart } from "../plot/charts.ts";
 import type { Figure } from "../plot/figure.ts";
-import { addCounts, EMPTY, type LayerCounts, type Unit } from "./counts.ts";
+import { addCounts, EMPTY, type LayerCounts, type Unit } from "./layer_counts.ts";
 import {
   type ConvLayer,
   filterSize,

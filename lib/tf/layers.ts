@@ -16,7 +16,9 @@ import type {
   ThreeLayerConvNetGrads as Grads,
   ThreeLayerConvNetParams as Params,
 } from "../models/three_layer_convnet.ts";
-import { type PoolOptions, samePad, ShapeError, type WindowOptions } from "../shape.ts";
+import { ShapeError } from "../errors.ts";
+import { samePad } from "../same_pad.ts";
+import type { PoolOptions, WindowOptions } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { tf } from "./backend.ts";
 import { toTf } from "./convert.ts";

@@ -280,11 +280,27 @@ Deno.test("one mistake costs only its exercise: ex1 without the 2 of (n - f + 2p
 Deno.test("a syntax error in one file costs only the exercises in that file", async () => {
   const dir = submission(
     "syntax",
-    (lib) => replaceIn(`${lib}/shape.ts`, "export function samePad(", "export function samePad((("),
+    (lib) =>
+      replaceIn(`${lib}/shape.ts`, "export function conv2dInfo(", "export function conv2dInfo((("),
   );
   const r = await gradeSubmission({ submission: dir, student: "erin" });
   assert.equal(byId(r)["ex1"].points, 0);
   assert.equal(r.points, full - points("ex1"));
+});
+
+Deno.test("in a student edition, a syntax error in lib/shape.ts still leaves a report: the grader loads no exercise file itself", async () => {
+  const dir = `${tmp}/self_syntax`;
+  copyDir(solved, dir);
+  Deno.writeTextFileSync(`${dir}/lib/shape.ts`, "export const x = ((;\n", { append: true });
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "grading/grade.ts", "--json", `${tmp}/self_syntax.json`, "--quiet"],
+    cwd: dir,
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const r: Report = JSON.parse(Deno.readTextFileSync(`${tmp}/self_syntax.json`));
+  assert.equal(byId(r)["ex1"].points, 0);
+  for (const id of ["ex5.1", "ex5.2", "ex7"]) assert.equal(byId(r)[id].points, points(id), id);
 });
 
 Deno.test("delegating an exercise to another function earns nothing", async () => {
