@@ -157,6 +157,9 @@ function borderMessage(shape: Shape, layout: string, bad: number[][], sp: number
     const others = active.filter((o) => o !== e);
     if (bad.every((idx) => !on(e, idx) || others.some((o) => on(o, idx)))) active = others;
   }
+  // a wrong edge is wrong through most of it: a few scattered errors that happen to lie on an edge are not
+  const edgeSize = (e: Edge) => shape.reduce((a, v, i) => (i === e.axis ? a : a * v), 1);
+  if (active.some((e) => count(e) < 0.5 * edgeSize(e))) return undefined;
   const rows = active.filter((e) => e.axis === sp[0]).length, cols = active.length - rows;
   if ((len[0] - rows) * (len[1] - cols) === 0) return undefined;
   const phrases = ["first", "last"].flatMap((pos) => {
@@ -263,6 +266,31 @@ export function diagnose(mine: Numeric, expected: Numeric, opts: DiagnoseOptions
         const l = letter(layout, ax), where = `along the ${axisName(layout, ax)} (${l})`;
         const detail = `your value at ${l} is the right value at ${l}${step > 0 ? "+" : "-"}1`;
         return result("shift", `shifted by one position ${where}: ${detail} — ${HINT.shift}`);
+      }
+    }
+  }
+  if (sp.length >= 2 && shape[sp[0]] >= 3 && shape[sp[1]] >= 3) {
+    // shifted along both spatial axes at once: the window's start is off in both directions
+    const [a, b] = sp;
+    const s = shape.map((v, i) => i === a || i === b ? v - 1 : v);
+    const part = (d: Data, da: number, db: number) =>
+      gather(d, shape, s, (idx) => {
+        idx[a] += da;
+        idx[b] += db;
+      });
+    for (const [sa, sb] of [[1, 1], [1, -1], [-1, 1], [-1, -1]]) {
+      const ma = Math.max(0, -sa), mb = Math.max(0, -sb), mineP = part(m, ma, mb);
+      if (close(mineP, part(e, ma + sa, mb + sb), s) && !close(mineP, part(e, ma, mb), s)) {
+        const [la, lb] = [letter(layout, a), letter(layout, b)];
+        const sign = (x: number) => x > 0 ? "+" : "-";
+        return result(
+          "shift",
+          `shifted by one position along both the ${axisName(layout, a)} and the ${
+            axisName(layout, b)
+          }: your value at [${la}, ${lb}] is the right value at [${la}${sign(sa)}1, ${lb}${
+            sign(sb)
+          }1] — ${HINT.shift}`,
+        );
       }
     }
   }

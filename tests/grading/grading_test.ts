@@ -413,6 +413,34 @@ Deno.test("each kind of mistake gets its own message", async () => {
   );
   const r2 = await gradeSubmission({ submission: rows, student: "gina", only: ["ex2.1"] });
   assert.match(byId(r2)["ex2.1"].cases[0].message!, /wrong only on the last row/);
+  const both = submission("both", (lib) => {
+    replaceIn(
+      `${lib}/layers/conv2d.ts`,
+      "const iw = ow * stride - pad + j;",
+      "const iw = ow * stride - pad + j + 1;",
+    );
+    replaceIn(
+      `${lib}/layers/conv2d.ts`,
+      "const ih = oh * stride - pad + i;",
+      "const ih = oh * stride - pad + i + 1;",
+    );
+  });
+  const r4 = await gradeSubmission({ submission: both, student: "gina", only: ["ex2.1"] });
+  assert.match(
+    byId(r4)["ex2.1"].cases[0].message!,
+    /shifted by one position along both the height and the width/,
+  );
+  const zero = submission(
+    "zero",
+    (lib) =>
+      replaceIn(
+        `${lib}/layers/pool2d.ts`,
+        "let best = -Infinity, bestAt = -1;",
+        "let best = 0, bestAt = -1;",
+      ),
+  );
+  const r5 = await gradeSubmission({ submission: zero, student: "gina", only: ["ex3.1"] });
+  assert.doesNotMatch(byId(r5)["ex3.1"].cases[0].message!, /check the padding/); // pooling has none
   const shape = submission(
     "shape",
     (lib) =>
