@@ -19,6 +19,8 @@ export interface Limits {
   cpuSeconds: number;
   /** Largest file it may write, in bytes. */
   fileBytes: number;
+  /** Threads and processes (a pids cgroup): Deno starts ~20; workers beyond the rest fail. */
+  tasks: number;
 }
 
 /** The limits the grader uses unless told otherwise: 2 GiB, 120 CPU seconds, 64 MiB files. */
@@ -26,6 +28,7 @@ export const DEFAULT_LIMITS: Limits = {
   memoryBytes: 2 * 2 ** 30,
   cpuSeconds: 120,
   fileBytes: 64 * 2 ** 20,
+  tasks: 64,
 };
 
 interface Hierarchy {
@@ -35,6 +38,15 @@ interface Hierarchy {
 }
 
 let found: Promise<Hierarchy | string> | undefined;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 async function probe(): Promise<Hierarchy | string> {
   let self: string;
@@ -53,6 +65,15 @@ async function probe(): Promise<Hierarchy | string> {
     candidates.push({ version: 2, parent: `/sys/fs/cgroup${v2 === "/" ? "" : v2}` });
   }
   for (const c of candidates) {
+    // cgroups left by a grader that was killed: empty, but they pile up
+    try {
+      for await (const e of Deno.readDir(c.parent)) {
+        const pid = e.name.match(/^convkit_(?:probe_)?(\d+)/)?.[1];
+        if (pid && Number(pid) !== Deno.pid && !(await exists(`/proc/${pid}`))) {
+          await Deno.remove(`${c.parent}/${e.name}`).catch(() => {});
+        }
+      }
+    } catch { /* not readable */ }
     const dir = `${c.parent}/convkit_probe_${Deno.pid}`;
     try {
       await Deno.mkdir(dir);
@@ -116,8 +137,29 @@ export async function bounded(cmd: string, args: string[], limits: Limits): Prom
       dir = undefined;
     }
   }
+  // threads: cgroup v2 counts them in the same folder; v1 has a pids hierarchy of its own
+  let pids: string | undefined;
+  if (typeof h !== "string" && dir) {
+    if (h.version === 2) {
+      await Deno.writeTextFile(`${dir}/pids.max`, String(limits.tasks)).catch(() => {});
+    } else {
+      const v1 = (await Deno.readTextFile("/proc/self/cgroup").catch(() => "")).split("\n")
+        .find((l) => /^\d+:pids:/.test(l))?.split(":")[2];
+      if (v1 !== undefined) {
+        pids = `/sys/fs/cgroup/pids${v1 === "/" ? "" : v1}/${dir.split("/").pop()}`;
+        try {
+          await Deno.mkdir(pids);
+          await Deno.writeTextFile(`${pids}/pids.max`, String(limits.tasks));
+        } catch {
+          await Deno.remove(pids).catch(() => {});
+          pids = undefined;
+        }
+      }
+    }
+  }
   const script = [
     ...(dir ? [`echo $$ > "${dir}/cgroup.procs" || exit 125`] : []),
+    ...(pids ? [`echo $$ > "${pids}/cgroup.procs" || exit 125`] : []),
     `ulimit -t ${Math.ceil(limits.cpuSeconds)}`,
     `ulimit -f ${Math.ceil(limits.fileBytes / 512)}`,
     'exec "$@"',
@@ -137,6 +179,7 @@ export async function bounded(cmd: string, args: string[], limits: Limits): Prom
       } catch { /* gone */ }
       for (let i = 0; i < 20; i++) {
         try {
+          if (pids) await Deno.remove(pids).catch(() => {});
           await Deno.remove(dir);
           break;
         } catch {

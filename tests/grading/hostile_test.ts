@@ -98,6 +98,25 @@ Deno.test("floods on stdout and stderr lose only their exercise, and the grader'
   assert.ok(Deno.memoryUsage().rss - before < 400 * 2 ** 20, "the grader kept the flood");
 });
 
+Deno.test("a swarm of spinning workers loses only its own exercise", async () => {
+  const dir = withBody(
+    "workers",
+    "ex7",
+    '  const url = URL.createObjectURL(new Blob(["while (true) {}"], { type: "application/javascript" }));\n' +
+      '  for (let i = 0; i < 300; i++) new Worker(url, { type: "module" });\n  while (true) { /* and spin */ }',
+  );
+  const t0 = performance.now();
+  const r = await gradeSubmission({
+    submission: dir,
+    student: "h",
+    timeLimitMs: 8000,
+    only: ["ex1", "ex7"],
+  });
+  assert.equal(byId(r)["ex7"].points, 0);
+  assert.equal(byId(r)["ex1"].points, pts("ex1"));
+  assert.ok(performance.now() - t0 < 60_000);
+});
+
 Deno.test("forged result lines and malformed values fail only the cases they are in", async () => {
   const dir = withBody(
     "forged",
