@@ -44,7 +44,12 @@ export function maxPoolGrad(
     info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const { top, left } = info.padInfo;
-  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0) {
+  // the 2x2 special case covers windows that all lie inside the input: no padding on any side, which
+  // "same" padding of an odd size breaks at the bottom or right; everything else takes the general loop
+  if (
+    fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * oh <= h &&
+    2 * ow <= w
+  ) {
     maxPoolGrad2x2(dy, x, dx, n, h, w, c, oh, ow);
     return;
   }
@@ -131,7 +136,10 @@ function convInfo(x: Info, filterShape: number[], attrs: Record<string, unknown>
   );
 }
 
-/** The common case, 2x2 windows at stride 2 without padding: every input pixel is in at most one window. */
+/**
+ * The common case, 2x2 windows at stride 2 that all lie inside the input (`2 * oh <= h`, `2 * ow <= w`):
+ * every input pixel is in at most one window.
+ */
 function maxPoolGrad2x2(
   dy: Float32Array,
   x: Float32Array,

@@ -153,3 +153,55 @@ for (
     await setBackend("cpu");
   });
 }
+
+Deno.test("registerFastGrads() wasm MaxPoolGrad of a 2x2 'same' pool on a 3x3 input: [0,0,0,0,1,1,0,1,1]", async () => {
+  // by hand: windows {1,2,4,5} {3,6} {7,8} {9}; their maxima 5, 6, 8, 9 each get gradient 1
+  await setBackend("wasm");
+  const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]);
+  const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, 2, 2, "same")))(x);
+  assert.deepEqual([...dx.dataSync()], [0, 0, 0, 0, 1, 1, 0, 1, 1]);
+  tf.dispose([x, dx]);
+  await setBackend("cpu");
+});
+
+Deno.test("registerFastGrads() wasm MaxPoolGrad matches tfjs-cpu over a sweep of sizes, windows, strides and paddings", async () => {
+  const cases: [number[], number, number, "valid" | "same"][] = [];
+  for (const h of [1, 2, 3, 4, 5, 7]) {
+    for (const w of [3, 4, 5]) {
+      for (const size of [1, 2, 3]) {
+        for (const stride of [1, 2, 3]) {
+          for (const pad of ["valid", "same"] as const) {
+            if (pad === "valid" && (size > h || size > w)) continue;
+            cases.push([[2, h, w, 1 + ((h + w) % 3)], size, stride, pad]);
+          }
+        }
+      }
+    }
+  }
+  const run = async (backend: "cpu" | "wasm") => {
+    await setBackend(backend);
+    return cases.map(([xs, size, stride, pad], k) => {
+      const x = toTf(randn(xs, new Rng(100 + k))) as tf.Tensor4D;
+      const dx = tf.grad((a: tf.Tensor) => {
+        const y = tf.maxPool(a as tf.Tensor4D, size, stride, pad);
+        return tf.sum(tf.mul(y, tf.reshape(tf.range(1, y.size + 1), y.shape)));
+      })(x);
+      const out = [...dx.dataSync()];
+      tf.dispose([x, dx]);
+      return out;
+    });
+  };
+  const cpu = await run("cpu"), wasm = await run("wasm");
+  await setBackend("cpu");
+  cases.forEach(([xs, size, stride, pad], k) => {
+    for (let i = 0; i < cpu[k].length; i++) {
+      assert.ok(
+        Math.abs(cpu[k][i] - wasm[k][i]) < 1e-4,
+        `x=[${xs}] ${size}x${size} s=${stride} ${pad}: position ${i}: wasm ${wasm[k][i]}, cpu ${
+          cpu[k][i]
+        }`,
+      );
+    }
+  });
+  assert.ok(cases.length > 250);
+});
