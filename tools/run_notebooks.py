@@ -12,6 +12,13 @@ reading the cell's messages until none has arrived for --grace seconds after idl
 With --html (default build/html) each executed notebook is also converted to HTML with nbconvert, and a
 notebook fails when its HTML shows fewer PNG figures than its outputs hold.
 
+Errors the kernel does not report are caught too: before the notebook a hidden prelude listens for
+uncaught errors (a throw inside a timer) and unhandled promise rejections, and makes `Deno.test` run its
+test at once and record a failure; after every cell a hidden check fails the notebook with what was
+recorded, and adds it to that cell's saved outputs. A kernel that dies fails its notebook at once; a
+notebook that cannot be read fails itself and the run goes on. Stream output is gathered in chunks (a
+cell that prints 20 MB stays fast) and saved cut to its first and last 200 KB.
+
 Prints one line per notebook and ends with `N passed, N failed`; exits 1 when any notebook failed.
 
 Usage: python3 tools/run_notebooks.py [--timeout S] [--grace S] [--out DIR] [--kernel NAME] NB.ipynb...
@@ -31,6 +38,51 @@ OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
 
 class CellTimeout(Exception):
     pass
+
+
+class KernelDied(Exception):
+    pass
+
+
+PRELUDE = r"""
+globalThis.__convkitErrors = [];
+globalThis.__convkitPending = [];
+globalThis.addEventListener("error", (e) => {
+  globalThis.__convkitErrors.push("uncaught " + String(e.error?.stack ?? e.message));
+  e.preventDefault();
+});
+globalThis.addEventListener("unhandledrejection", (e) => {
+  globalThis.__convkitErrors.push("unhandled rejection: " + String(e.reason?.stack ?? e.reason));
+  e.preventDefault();
+});
+Object.defineProperty(Deno, "test", {
+  configurable: true,
+  writable: true,
+  value: (...a) => {
+    const o = a.find((x) => x && typeof x === "object");
+    const fn = a.find((x) => typeof x === "function") ?? o?.fn;
+    const name = typeof a[0] === "string" ? a[0] : o?.name ?? fn?.name ?? "a test";
+    if (o?.ignore || typeof fn !== "function") return;
+    const t = { name, step: async (n, f) => await (typeof n === "function" ? n : f ?? n.fn)(t) };
+    globalThis.__convkitPending.push(
+      Promise.resolve().then(() => fn(t)).catch((err) =>
+        globalThis.__convkitErrors.push(`Deno.test "${name}" failed: ${err?.stack ?? err}`)
+      ),
+    );
+  },
+});
+"""
+
+CHECK = r"""
+await new Promise((r) => setTimeout(r, 0));
+await Promise.allSettled((globalThis.__convkitPending ?? []).splice(0));
+{
+  const errors = (globalThis.__convkitErrors ?? []).splice(0);
+  if (errors.length) throw new Error(errors.join("\n"));
+}
+"""
+
+STREAM_KEEP = 200_000  # characters of a stream output saved at each end
 
 
 def to_output(msg_type, content):
@@ -54,11 +106,13 @@ class CellRun:
         self.cell.outputs = []
         self.display_ids = {}
         self.error = None
+        self.chunks = {}  # index of a stream output -> its text in pieces (joined once, at the end)
 
     def add(self, msg_type, content):
         if msg_type == "clear_output":
             self.cell.outputs = []
             self.display_ids = {}
+            self.chunks = {}
             return
         if msg_type == "update_display_data":
             did = content.get("transient", {}).get("display_id")
@@ -70,7 +124,7 @@ class CellRun:
             return
         outs = self.cell.outputs
         if msg_type == "stream" and outs and outs[-1].output_type == "stream" and outs[-1].name == content["name"]:
-            outs[-1].text += content["text"]
+            self.chunks.setdefault(len(outs) - 1, []).append(content["text"])
             return
         out = to_output(msg_type, content)
         did = content.get("transient", {}).get("display_id")
@@ -80,11 +134,23 @@ class CellRun:
         if msg_type == "error" and self.error is None:
             self.error = f"{content['ename']}: {content['evalue']}"
 
+    def finish(self):
+        """Joins the stream chunks; a very long stream keeps its beginning and its end."""
+        for i, parts in self.chunks.items():
+            text = self.cell.outputs[i].text + "".join(parts)
+            if len(text) > 2 * STREAM_KEEP:
+                cut = len(text) - 2 * STREAM_KEEP
+                text = text[:STREAM_KEEP] + f"\n[... {cut} characters not saved ...]\n" + text[-STREAM_KEEP:]
+            self.cell.outputs[i].text = text
+        self.chunks = {}
 
-def run_cell(kc, cell, timeout, grace):
-    """Executes one cell; returns its CellRun. Raises CellTimeout."""
-    run = CellRun(cell)
-    msg_id = kc.execute(cell.source, store_history=True, allow_stdin=False, stop_on_error=True)
+
+def run_cell(kc, km, cell, timeout, grace, source=None, silent=False):
+    """Executes one cell (or `source` as if it were in it); returns its CellRun.
+    Raises CellTimeout, or KernelDied as soon as the kernel process is gone."""
+    run = CellRun(cell) if not silent else CellRun(nbformat.v4.new_code_cell(""))
+    msg_id = kc.execute(cell.source if source is None else source, store_history=not silent,
+                        allow_stdin=False, stop_on_error=True)
     deadline = time.monotonic() + timeout
     quiet_since = None  # set at idle; reset by every message of this cell that comes after it
     while True:
@@ -97,6 +163,8 @@ def run_cell(kc, cell, timeout, grace):
         try:
             msg = kc.get_iopub_msg(timeout=wait)
         except queue.Empty:
+            if not km.is_alive():
+                raise KernelDied("the kernel died while the cell ran")
             continue
         if msg.get("parent_header", {}).get("msg_id") != msg_id:
             continue
@@ -106,7 +174,7 @@ def run_cell(kc, cell, timeout, grace):
                 quiet_since = time.monotonic()
             continue
         if msg_type == "execute_input":
-            cell.execution_count = content.get("execution_count")
+            run.cell.execution_count = content.get("execution_count")
             continue
         run.add(msg_type, content)
         if quiet_since is not None:
@@ -117,8 +185,10 @@ def run_cell(kc, cell, timeout, grace):
         if remaining <= 0:
             raise CellTimeout(f"no reply to the cell within its {timeout:g} s timeout")
         try:
-            reply = kc.get_shell_msg(timeout=remaining)
+            reply = kc.get_shell_msg(timeout=min(remaining, 1.0))
         except queue.Empty:
+            if not km.is_alive():
+                raise KernelDied("the kernel died before it answered the cell")
             continue
         if reply.get("parent_header", {}).get("msg_id") == msg_id:
             break
@@ -127,6 +197,7 @@ def run_cell(kc, cell, timeout, grace):
         run.error = f"{content.get('ename', 'Error')}: {content.get('evalue', '')}"
     elif content.get("status") not in ("ok", "error") and run.error is None:
         run.error = f"cell was {content.get('status')}"
+    run.finish()
     return run
 
 
@@ -159,7 +230,10 @@ def write_html(nb, path, out_dir):
 def run_notebook(path, args):
     """Runs one notebook; returns (ok, message, seconds)."""
     started = time.monotonic()
-    nb = nbformat.read(path, as_version=4)
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as e:  # missing, not JSON, not a notebook
+        return False, f"cannot read the notebook: {type(e).__name__}: {str(e)[:300]}", 0.0
     env = dict(os.environ, NO_COLOR="1")
     km = KernelManager(kernel_name=args.kernel)
     km.start_kernel(cwd=os.path.dirname(os.path.abspath(path)), env=env)
@@ -168,18 +242,31 @@ def run_notebook(path, args):
     failure = None
     try:
         kc.wait_for_ready(timeout=args.startup_timeout)
+        prelude = run_cell(kc, km, None, args.timeout, args.grace, source=PRELUDE, silent=True)
+        if prelude.error:
+            failure = f"the runner's prelude failed: {prelude.error}"
         code_cells = [c for c in nb.cells if c.cell_type == "code"]
-        for number, cell in enumerate(code_cells, 1):
+        for number, cell in enumerate(code_cells if failure is None else [], 1):
+            where = f"code cell {number} ({first_line(cell.source)!r})"
             try:
-                run = run_cell(kc, cell, args.timeout, args.grace)
-            except CellTimeout as e:
-                failure = f"code cell {number} ({first_line(cell.source)!r}): {e}"
+                run = run_cell(kc, km, cell, args.timeout, args.grace)
+                if run.error:
+                    failure = f"{where}: {run.error}"
+                    break
+                # errors the kernel did not report: a throw in a timer, a rejection, a failed Deno.test
+                check = run_cell(kc, km, None, args.timeout, args.grace, source=CHECK, silent=True)
+            except (CellTimeout, KernelDied) as e:
+                failure = f"{where}: {e}"
                 break
-            if run.error:
-                failure = f"code cell {number} ({first_line(cell.source)!r}): {run.error}"
+            if check.error:
+                cell.outputs.append(nbformat.v4.new_output(
+                    "error", ename="Error", evalue=f"after the cell ended: {check.error}", traceback=[]))
+                failure = f"{where}: after the cell ended: {check.error}"
                 break
     except RuntimeError as e:  # the kernel did not start
         failure = f"kernel {args.kernel!r} did not start: {e}"
+    except KernelDied as e:
+        failure = str(e)
     finally:
         try:
             kc.stop_channels()
@@ -208,7 +295,10 @@ def main():
     args = p.parse_args()
     results = []
     for path in args.notebooks:
-        ok, message, seconds = run_notebook(path, args)
+        try:
+            ok, message, seconds = run_notebook(path, args)
+        except Exception as e:  # whatever one notebook does, the run goes on to its summary line
+            ok, message, seconds = False, f"the runner failed on it: {type(e).__name__}: {e}", 0.0
         results.append({"notebook": path, "ok": ok, "error": message, "seconds": round(seconds, 2)})
         status = "ok" if ok else "FAILED"
         print(f"notebook {path} ... {status} ({seconds:.1f}s)" + ("" if ok else f"\n  {message}"), flush=True)

@@ -133,3 +133,70 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "run_notebooks.py fails what the kernel reports as ok: a throw in a timer, an unhandled rejection, a failed Deno.test",
+  ignore,
+  async fn() {
+    const r = await runNotebooks({
+      "timer.ipynb": notebook('setTimeout(() => { throw new Error("late boom"); }, 10);\n1', "2"),
+      "rejection.ipynb": notebook('Promise.reject(new Error("nobody awaited me"));\n1'),
+      "test.ipynb": notebook(
+        'Deno.test("sums", () => { if (1 + 1 !== 3) throw new Error("1 + 1 is not 3"); });',
+      ),
+      "fine.ipynb": notebook("1 + 1"),
+    });
+    try {
+      assert.match(
+        r.stdout,
+        /timer\.ipynb \.\.\. FAILED[^\n]*\n\s+code cell 1 [^\n]*after the cell ended: (Error: )?uncaught Error: late boom/,
+      );
+      assert.match(
+        r.stdout,
+        /rejection\.ipynb \.\.\. FAILED[^\n]*\n[^\n]*unhandled rejection: Error: nobody awaited me/,
+      );
+      assert.match(
+        r.stdout,
+        /test\.ipynb \.\.\. FAILED[^\n]*\n[^\n]*Deno\.test "sums" failed: Error: 1 \+ 1 is not 3/,
+      );
+      assert.match(r.stdout, /fine\.ipynb \.\.\. ok/);
+      assert.match(r.stdout, /1 passed, 3 failed/);
+      // the error is in the saved notebook, under the cell it came from
+      const saved = JSON.stringify(r.executed("timer.ipynb").cells[0].outputs);
+      assert.match(saved, /late boom/);
+    } finally {
+      await r.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "run_notebooks.py: 20 MB of output stays fast, a dead kernel fails at once, a malformed notebook fails alone",
+  ignore,
+  async fn() {
+    const t0 = performance.now();
+    const r = await runNotebooks({
+      "loud.ipynb": notebook(
+        'const line = "x".repeat(1000);\nfor (let i = 0; i < 20000; i++) console.log(line);',
+      ),
+      "dies.ipynb": notebook("Deno.exit(3);", "1"),
+      "broken.ipynb": "{ this is not json",
+      "fine.ipynb": notebook("1 + 1"),
+    }, ["--timeout", "60"]);
+    try {
+      assert.match(r.stdout, /loud\.ipynb \.\.\. ok/);
+      assert.match(r.stdout, /dies\.ipynb \.\.\. FAILED[^\n]*\n[^\n]*kernel died/);
+      assert.match(r.stdout, /broken\.ipynb \.\.\. FAILED[^\n]*\n[^\n]*cannot read the notebook/);
+      assert.match(r.stdout, /fine\.ipynb \.\.\. ok/);
+      assert.match(r.stdout, /2 passed, 2 failed/);
+      assert.ok(performance.now() - t0 < 50_000, `${performance.now() - t0} ms`);
+      const text = r.executed("loud.ipynb").cells[0].outputs[0].text.join?.("") ??
+        r.executed("loud.ipynb").cells[0].outputs[0].text;
+      assert.match(text, /characters not saved/);
+    } finally {
+      await r.cleanup();
+    }
+  },
+});
