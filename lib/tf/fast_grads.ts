@@ -3,11 +3,8 @@
  * tfjs-wasm cannot train a ConvNet, and runs `Conv2DBackpropInput` and `MaxPoolGrad` as slow loops.
  * `registerFastGrads()` registers the kit's versions of all three:
  *
- * - filter gradient at stride 1: one forward convolution by XNNPACK (the wasm backend's SIMD engine) of x
- *   with its batch and channel axes swapped, by dy as the filter (`filterGradByConv`); at other strides
- *   `dW[F*F*C, K] = colsᵀ · dy`, with the transposed im2col matrix `colsᵀ [F*F*C, N*H'*W']` written by
- *   the kit (tfjs-wasm's matMul with its `transposeA` flag runs ~10x slower than on a matrix that is
- *   already transposed) and one `BatchMatMul`;
+ * - filter gradient: one forward convolution by XNNPACK (the wasm backend's SIMD engine) of x with its
+ *   batch and channel axes swapped, by dy as the filter, dilated by the stride (`filterGradByConv`);
  * - input gradient at stride 1: a forward convolution of `dy` with the filters flipped 180° and their
  *   input/output channels swapped, padded by `F - 1 - P`; other strides keep the stock kernel;
  * - max-pool gradient: one pass in JavaScript over the windows, all channels of a pixel at once.
@@ -79,48 +76,6 @@ export function maxPoolGrad(
       }
     }
   }
-}
-
-/**
- * `colsᵀ`: for every filter tap (a, q) and channel c, one row holding that input value for every output
- * position (n, oh, ow); zeros where the tap falls in the padding.
- */
-export function im2colTransposed(
-  x: Float32Array,
-  info: tf.backend_util.Conv2DInfo,
-): Float32Array {
-  const {
-    batchSize: n,
-    inHeight: h,
-    inWidth: w,
-    inChannels: c,
-    filterHeight: fh,
-    filterWidth: fw,
-  } = info;
-  const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
-  const { top, left } = info.padInfo;
-  const rows = n * oh * ow;
-  const out = new Float32Array(fh * fw * c * rows);
-  for (let a = 0; a < fh; a++) {
-    for (let q = 0; q < fw; q++) {
-      for (let ch = 0; ch < c; ch++) {
-        const base = ((a * fw + q) * c + ch) * rows;
-        for (let b = 0; b < n; b++) {
-          for (let i = 0; i < oh; i++) {
-            const ih = i * sh - top + a;
-            if (ih < 0 || ih >= h) continue;
-            const rowBase = base + (b * oh + i) * ow;
-            const src = (b * h + ih) * w;
-            for (let j = 0; j < ow; j++) {
-              const iw = j * sw - left + q;
-              if (iw >= 0 && iw < w) out[rowBase + j] = x[(src + iw) * c + ch];
-            }
-          }
-        }
-      }
-    }
-  }
-  return out;
 }
 
 function convInfo(x: Info, filterShape: number[], attrs: Record<string, unknown>) {
@@ -206,37 +161,49 @@ function replaceKernel(config: tf.KernelConfig): void {
 }
 
 /**
- * The filter gradient at stride 1 as one forward convolution: `dW[a, q, c, k] = Σ_{n,i,j} x[n, i+a-P,
- * j+q-P, c] · dy[n, i, j, k]` is a convolution of x with the batch and channel axes swapped (`[C, H, W, N]`:
- * the channels become images and the images channels) by dy as the filter (`[H', W', N, K]`), with the
- * layer's own padding, whose `F x F` output is dW with C first. Two cheap transposes around XNNPACK's
- * convolution replace the im2col matrix that the matrix-product route writes in JS: 3x faster on the
- * ConvNetJS net's layers. (At stride S it would be the same convolution by dy dilated by S; measured on
- * the benchmark's stride-2 workload, XNNPACK's dilated convolution was slower than im2col, so strided
- * layers keep the im2col route.)
+ * The filter gradient as one forward convolution: `dW[a, q, c, k] = Σ_{n,i,j} x[n, i·S+a-P, j·S+q-P, c] ·
+ * dy[n, i, j, k]` is a convolution of x with the batch and channel axes swapped (`[C, H, W, N]`: the
+ * channels become images and the images channels) by dy as the filter (`[H', W', N, K]`) dilated by the
+ * stride S, padded by the layer's own top and left padding, whose first `F x F` outputs are dW with C
+ * first. Two cheap transposes around XNNPACK's convolution replace an im2col matrix written in JS: 3x
+ * faster on the ConvNetJS net's layers. Where the stride drops the last rows or columns (rounding down),
+ * the convolution gives a few more outputs than F, which are cut off.
  */
 function filterGradByConv(
   x: Info,
   dy: Info,
   info: tf.backend_util.Conv2DInfo,
   backend: unknown,
-  transpose: tf.KernelConfig,
-  conv2d: tf.KernelConfig,
+  kernels: { transpose: tf.KernelConfig; conv2d: tf.KernelConfig; slice: tf.KernelConfig },
 ): Info {
+  const { transpose, conv2d, slice } = kernels;
   const be = backend as WasmBackend;
   const xT = runKernel(transpose, backend, { x }, { perm: [3, 1, 2, 0] }); // [C, H, W, N]
   const dyT = runKernel(transpose, backend, { x: dy }, { perm: [1, 2, 0, 3] }); // [H', W', N, K]
-  const { top, bottom, left, right } = info.padInfo;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, inChannels: c } = info;
+  const { top, left } = info.padInfo;
+  // enough padding at the bottom and right for F outputs: (H + top + bottom) - ((H' - 1)·S + 1) + 1 >= F
+  const bottom = Math.max(0, fh + (oh - 1) * sh - h - top);
+  const right = Math.max(0, fw + (ow - 1) * sw - w - left);
   const out = runKernel(conv2d, backend, { x: xT, filter: dyT }, {
     strides: 1,
     pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
     dataFormat: "NHWC",
-    dilations: 1,
-  }); // [C, F, F, K]
+    dilations: [sh, sw],
+  }); // [C, >= F, >= F, K]
   be.disposeData(xT.dataId);
   be.disposeData(dyT.dataId);
-  const dw = runKernel(transpose, backend, { x: out }, { perm: [1, 2, 0, 3] }); // [F, F, C, K]
-  be.disposeData(out.dataId);
+  let cut = out;
+  if (out.shape[1] !== fh || out.shape[2] !== fw) {
+    cut = runKernel(slice, backend, { x: out }, {
+      begin: [0, 0, 0, 0],
+      size: [c, fh, fw, out.shape[3]],
+    });
+    be.disposeData(out.dataId);
+  }
+  const dw = runKernel(transpose, backend, { x: cut }, { perm: [1, 2, 0, 3] }); // [F, F, C, K]
+  be.disposeData(cut.dataId);
   return dw;
 }
 
@@ -249,12 +216,12 @@ let registered = false;
 export function registerFastGrads(): boolean {
   if (registered) return false;
   const stockInput = tf.getKernel("Conv2DBackpropInput", "wasm");
-  const batchMatMul = tf.getKernel("BatchMatMul", "wasm");
   const conv2d = tf.getKernel("Conv2D", "wasm");
   const transpose = tf.getKernel("Transpose", "wasm");
-  if (!batchMatMul || !conv2d || !transpose) {
+  const slice = tf.getKernel("Slice", "wasm");
+  if (!conv2d || !transpose || !slice) {
     throw new Error(
-      "registerFastGrads: the wasm backend's BatchMatMul/Conv2D/Transpose kernels are missing",
+      "registerFastGrads: the wasm backend's Conv2D/Transpose/Slice kernels are missing",
     );
   }
 
@@ -268,19 +235,7 @@ export function registerFastGrads(): boolean {
       if (info.dilationHeight !== 1 || info.dilationWidth !== 1) {
         throw new Error("Conv2DBackpropFilter: dilations are not supported");
       }
-      const be = backend as unknown as WasmBackend;
-      if (info.strideHeight === 1 && info.strideWidth === 1) {
-        return filterGradByConv(x, dy, info, backend, transpose, conv2d);
-      }
-      const rows = info.batchSize * info.outHeight * info.outWidth;
-      const p = info.filterHeight * info.filterWidth * info.inChannels;
-      const colsId = be.write(im2colTransposed(be.readSync(x.dataId), info), [p, rows], "float32");
-      const product = runKernel(batchMatMul, backend, {
-        a: { dataId: colsId, shape: [1, p, rows], dtype: "float32" },
-        b: { dataId: dy.dataId, shape: [1, rows, info.outChannels], dtype: "float32" },
-      }, { transposeA: false, transposeB: false });
-      be.disposeData(colsId);
-      return { dataId: product.dataId, shape: filterShape, dtype: "float32" };
+      return filterGradByConv(x, dy, info, backend, { transpose, conv2d, slice });
     },
   });
 

@@ -205,3 +205,50 @@ Deno.test("registerFastGrads() wasm MaxPoolGrad matches tfjs-cpu over a sweep of
   });
   assert.ok(cases.length > 250);
 });
+
+Deno.test("registerFastGrads() wasm conv dx and dw match tfjs-cpu over a sweep of sizes, filters, strides and paddings", async () => {
+  const cases: [number[], number[], number, "valid" | "same" | number][] = [];
+  for (const [h, w] of [[5, 5], [6, 8], [7, 5]]) {
+    for (const c of [1, 3]) {
+      for (const f of [1, 2, 3]) {
+        for (const stride of [1, 2, 3]) {
+          for (const pad of ["valid", "same", 1] as const) {
+            cases.push([[2, h, w, c], [f, f, c, 1 + ((h + f) % 4)], stride, pad]);
+          }
+        }
+      }
+    }
+  }
+  const run = async (backend: "cpu" | "wasm") => {
+    await setBackend(backend);
+    return cases.map(([xs, ws, stride, pad], k) => {
+      const rng = new Rng(200 + k);
+      const x = toTf(randn(xs, rng)) as tf.Tensor4D, w = toTf(randn(ws, rng)) as tf.Tensor4D;
+      const padding = typeof pad === "number"
+        ? [[0, 0], [pad, pad], [pad, pad], [0, 0]] as [number, number][]
+        : pad;
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => {
+        const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, padding as never);
+        return tf.sum(tf.mul(y, tf.reshape(tf.range(1, y.size + 1), y.shape)));
+      })([x, w]);
+      const out = [[...dx.dataSync()], [...dw.dataSync()]];
+      tf.dispose([x, w, dx, dw]);
+      return out;
+    });
+  };
+  const cpu = await run("cpu"), wasm = await run("wasm");
+  await setBackend("cpu");
+  cases.forEach(([xs, ws, stride, pad], k) => {
+    for (const [g, name] of [[0, "dx"], [1, "dw"]] as const) {
+      const a = wasm[k][g], b = cpu[k][g];
+      const scale = Math.max(1, ...b.map(Math.abs));
+      for (let i = 0; i < b.length; i++) {
+        assert.ok(
+          Math.abs(a[i] - b[i]) <= 1e-4 * scale,
+          `x=[${xs}] w=[${ws}] s=${stride} pad=${pad}: ${name}[${i}] wasm ${a[i]}, cpu ${b[i]}`,
+        );
+      }
+    }
+  });
+  assert.ok(cases.length >= 150);
+});
