@@ -12,25 +12,16 @@
  */
 import { type Case, HIDDEN_SHARE, visibleCases } from "./cases.ts";
 import { type Exercise, EXERCISES } from "./exercises.ts";
-import type { Job, Recorded } from "./harness.ts";
-import { buildTree, closure, exercisesIn, type PrivateTree, recordingLib } from "./isolate.ts";
+import { buildTree, closure, exercisesIn, type PrivateTree } from "./isolate.ts";
 import { judge } from "./judge.ts";
-import {
-  callKey,
-  encode,
-  flatNumbers,
-  type Importer,
-  type ProgramResult,
-  runProgram,
-  type Value,
-} from "./program.ts";
-import { bounded, DEFAULT_LIMITS } from "./limits.ts";
+import { type ProgramResult, runProgram } from "./program.ts";
+import { solutionRun, tableKey } from "./record.ts";
 import { libraryImporter } from "./reference.ts";
-import { oneLine } from "./report.ts";
 import { stripSolutions } from "./release.ts";
+import { oneLine } from "./report.ts";
+import { sandbox } from "./sandbox.ts";
 
 const here = new URL(".", import.meta.url);
-const HARNESS = new URL("harness.ts", here).pathname;
 const LIB = new URL("../lib/", here).pathname.replace(/\/$/, "");
 
 /** A submission that cannot be graded at all (no `lib/` folder, or a link in its place). */
@@ -132,106 +123,6 @@ function entries(cases: Case[]): string[] {
   return [...new Set(cases.flatMap((c) => c.program.steps.map((s) => s.call.split("#")[0])))];
 }
 
-let recording: Promise<string> | undefined;
-/**
- * The instructor's lib with every exercise's function recording its calls, built once a process in
- * `build/grader/` of this tree (never in a shared temporary folder: it holds the solutions); copies left
- * by a grader that was killed are removed first.
- */
-function recordingDir(): Promise<string> {
-  recording ??= (async () => {
-    const base = new URL("../build/grader/", here).pathname;
-    await Deno.mkdir(base, { recursive: true, mode: 0o700 });
-    for await (const e of Deno.readDir(base)) {
-      const pid = Number(e.name.match(/^reference-(\d+)$/)?.[1]);
-      if (pid && pid !== Deno.pid && !alive(pid)) {
-        await Deno.remove(`${base}${e.name}`, { recursive: true }).catch(() => {});
-      }
-    }
-    const dir = `${base}reference-${Deno.pid}`;
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-    await recordingLib(LIB, dir);
-    globalThis.addEventListener("unload", () => {
-      try {
-        Deno.removeSync(dir, { recursive: true });
-      } catch { /* gone */ }
-    });
-    return dir;
-  })();
-  return recording;
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-type Tables = Record<string, Recorded[]>;
-let recorder: { exercise: string; tables: Tables } | undefined;
-Object.defineProperty(globalThis, "__convkitRecord", {
-  value: (id: string, args: unknown[], run: () => unknown) => {
-    const target = recorder;
-    const key = target && id !== target.exercise
-      ? callKey(args, EXERCISES.find((e) => e.id === id)?.keyArgs)
-      : undefined;
-    const nums = key ? flatNumbers(args) : [];
-    const keep = (r: Omit<Recorded, "key" | "nums">) => {
-      if (!key || !target) return;
-      const t = target.tables[id] ??= [];
-      if (!t.some((x) => x.key === key)) t.push({ key, nums, ...r });
-    };
-    try {
-      const v = run();
-      keep({ ok: true, value: encode(v) });
-      return v;
-    } catch (e) {
-      const err = e as Error;
-      keep({ ok: false, error: { name: String(err?.name), message: String(err?.message) } });
-      throw e;
-    }
-  },
-  configurable: true,
-});
-
-function tableKey(exercise: string, hidden: boolean) {
-  return `${exercise}${hidden ? "/hidden" : "/visible"}`;
-}
-
-let solutionQueue: Promise<unknown> = Promise.resolve();
-/**
- * Runs the reference solution on cases, recording what every other exercise returned for them. One run
- * at a time: the recorder is global, and a class is graded several submissions at once.
- */
-function solutionRun(cases: Case[]) {
-  const run = solutionQueue.then(() => solutionRunNow(cases));
-  solutionQueue = run.catch(() => {});
-  return run;
-}
-
-async function solutionRunNow(cases: Case[]) {
-  const dir = await recordingDir();
-  const importer: Importer = (p) => import(new URL(p, `file://${dir}/`).href);
-  const results = new Map<string, ProgramResult>();
-  // one table per exercise and visibility: the visible cases' sandbox never sees what hidden ones call
-  const tables = new Map<string, Tables>();
-  for (const c of cases) {
-    const k = tableKey(c.exercise, c.hidden);
-    const t = tables.get(k) ?? {};
-    tables.set(k, t);
-    recorder = { exercise: c.exercise, tables: t };
-    try {
-      results.set(c.id, await runProgram(c.program, importer));
-    } finally {
-      recorder = undefined;
-    }
-  }
-  return { results, tables };
-}
-
 async function studentId(submission: string, given?: string): Promise<string> {
   if (given) return given;
   try {
@@ -246,152 +137,6 @@ async function studentId(submission: string, given?: string): Promise<string> {
 function isDenial(e: { name: string; message: string }): boolean {
   return e.name === "NotCapable" || e.name === "PermissionDenied" ||
     /Requires \w+ access|--no-remote|--no-npm/.test(e.message);
-}
-
-/** Reads a stream to its end, keeping at most `max` bytes. */
-async function readCapped(stream: ReadableStream<Uint8Array>, max: number, onOver: () => void) {
-  const chunks: Uint8Array[] = [];
-  let size = 0, over = false;
-  for await (const chunk of stream) {
-    if (over) continue;
-    size += chunk.length;
-    if (size > max) {
-      over = true;
-      onOver();
-      continue;
-    }
-    chunks.push(chunk);
-  }
-  return {
-    text: new TextDecoder().decode(await new Blob(chunks as BlobPart[]).arrayBuffer()),
-    over,
-  };
-}
-
-/** Bytes of a sandbox's standard output read; more, and it is stopped. */
-const MAX_OUTPUT = 16 * 2 ** 20;
-/** The longest result line parsed (the largest case's outputs are well below). */
-const MAX_RESULT_LINE = 4 * 2 ** 20;
-
-/** A result as the trusted side may use it: the shape of `ProgramResult`, strings cut, else an error. */
-function sanitize(r: unknown): ProgramResult {
-  const x = r as Record<string, unknown> | null;
-  const str = (v: unknown, n: number) => String(typeof v === "string" ? v : "").slice(0, n);
-  if (
-    x && x.ok === true && x.outputs && typeof x.outputs === "object" && !Array.isArray(x.outputs)
-  ) {
-    return { ok: true, outputs: x.outputs as Record<string, Value> };
-  }
-  if (x && x.ok === false && x.error && typeof x.error === "object") {
-    const e = x.error as Record<string, unknown>;
-    return {
-      ok: false,
-      error: { name: str(e.name, 100) || "Error", message: str(e.message, 2000) },
-    };
-  }
-  return {
-    ok: false,
-    error: { name: "MalformedResult", message: "the sandbox sent a malformed result" },
-  };
-}
-
-interface SandboxRun {
-  results: Map<string, ProgramResult>;
-  timedOut: boolean;
-  crashed?: string;
-}
-
-/** Runs programs in the sandbox: read the private lib only, write a scratch folder only. */
-async function sandbox(
-  lib: string,
-  exercise: Exercise,
-  cases: Case[],
-  tables: Tables,
-  timeLimitMs: number,
-): Promise<SandboxRun> {
-  const scratch = await Deno.makeTempDir({ prefix: "convkit_sandbox_" });
-  const nonce = crypto.randomUUID();
-  const env: Record<string, string> = { NO_COLOR: "1" };
-  for (const k of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME"]) {
-    const val = Deno.env.get(k);
-    if (val) env[k] = val;
-  }
-  const limits = await bounded(Deno.execPath(), [
-    "run",
-    "--no-prompt",
-    "--no-config",
-    "--no-lock",
-    "--no-remote",
-    "--no-npm",
-    `--allow-read=${lib}`,
-    `--allow-write=${scratch}`,
-    "--v8-flags=--max-old-space-size=1024",
-    HARNESS,
-  ], DEFAULT_LIMITS);
-  const child = new Deno.Command(limits.command, {
-    args: limits.args,
-    cwd: scratch,
-    env,
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let timedOut = false;
-  const kill = () => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-  };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    kill();
-  }, timeLimitMs);
-  const job: Job = {
-    nonce,
-    lib,
-    grading: exercise.id,
-    names: Object.fromEntries(EXERCISES.map((e) => [e.id, e.fn])),
-    programs: cases.map((c) => ({ id: c.id, program: c.program })),
-    tables,
-    keyArgs: Object.fromEntries(
-      EXERCISES.map((e) => [e.id, e.keyArgs ? [...e.keyArgs] : undefined]),
-    ),
-  };
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify(job))).catch(() => {});
-  await writer.close().catch(() => {});
-  const [out, err] = await Promise.all([
-    readCapped(child.stdout, MAX_OUTPUT, kill),
-    readCapped(child.stderr, 2 ** 20, () => {}),
-  ]);
-  const status = await child.status;
-  clearTimeout(timer);
-  const { outOfMemory } = await limits.done();
-  await Deno.remove(scratch, { recursive: true }).catch(() => {});
-  const results = new Map<string, ProgramResult>();
-  const prefix = `@@result ${nonce} `;
-  for (const line of out.text.split("\n")) {
-    if (!line.startsWith(prefix)) continue;
-    if (line.length > MAX_RESULT_LINE) continue; // no case's outputs are this large: not parsed
-    try {
-      const { id, result } = JSON.parse(line.slice(prefix.length));
-      if (cases.some((c) => c.id === id) && !results.has(id)) results.set(id, sanitize(result));
-    } catch { /* a broken line counts as no result */ }
-  }
-  const crashed = !timedOut && (out.over || (!status.success && results.size < cases.length))
-    ? out.over
-      ? `it printed more than ${MAX_OUTPUT / 2 ** 20} MiB`
-      : outOfMemory
-      ? `it used more than its ${DEFAULT_LIMITS.memoryBytes / 2 ** 30} GiB of memory`
-      : status.signal === "SIGXCPU" || status.code === 128 + 24
-      ? `it used more than its ${DEFAULT_LIMITS.cpuSeconds} s of CPU time`
-      : status.signal === "SIGXFSZ" || status.code === 128 + 25
-      ? `it wrote a file larger than ${DEFAULT_LIMITS.fileBytes / 2 ** 20} MiB`
-      : err.text.split("\n").filter((l) => l.trim()).slice(-3).join(" ").slice(0, 500) ||
-        `exit code ${status.code}`
-    : undefined;
-  return { results, timedOut, crashed };
 }
 
 /** Replaces the private folder's path in a message with `lib`, so no grader path reaches feedback. */
