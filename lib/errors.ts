@@ -19,3 +19,27 @@ export class ShapeError extends TypeError {
     this.actual = [...detail.actual];
   }
 }
+
+/**
+ * Throws a RangeError naming the first of a window's sizes that is not a whole number in range: input
+ * size and filter size >= 1, stride >= 1, pad >= 0.
+ *
+ * @example
+ * ```ts
+ * import { checkWindowSizes } from "convkit/errors.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(() => checkWindowSizes("f", 7, 3, 0, 0), /f: stride must be a whole number >= 1, got 0/);
+ * ```
+ */
+export function checkWindowSizes(where: string, n: number, f: number, s: number, p: number): void {
+  const sizes = [["input size", n, 1], ["filter size", f, 1], ["stride", s, 1], [
+    "pad",
+    p,
+    0,
+  ]] as const;
+  for (const [name, v, min] of sizes) {
+    if (!Number.isInteger(v) || v < min) {
+      throw new RangeError(`${where}: ${name} must be a whole number >= ${min}, got ${v}`);
+    }
+  }
+}

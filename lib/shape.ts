@@ -9,7 +9,7 @@
 
 export { ShapeError } from "./errors.ts";
 export { samePad } from "./same_pad.ts";
-import { ShapeError } from "./errors.ts";
+import { checkWindowSizes, ShapeError } from "./errors.ts";
 
 function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(2);
@@ -61,17 +61,7 @@ export function convOutputSize(
   where = "convOutputSize",
   rounding: "exact" | "floor" = "exact",
 ): number {
-  for (
-    const [name, v, min] of [["input size", n, 1], ["filter size", f, 1], ["stride", s, 1], [
-      "pad",
-      p,
-      0,
-    ]] as const
-  ) {
-    if (!Number.isInteger(v) || v < min) {
-      throw new RangeError(`${where}: ${name} must be a whole number >= ${min}, got ${v}`);
-    }
-  }
+  checkWindowSizes(where, n, f, s, p);
   // BEGIN SOLUTION ex1 Compute (n - f + 2p) / s + 1. Throw a ShapeError (with expected and actual) when the filter does not fit the padded input, and when the result is not a whole number (show the arithmetic, e.g. "(7 - 3 + 0) / 3 + 1 = 2.33 is not an integer"), unless rounding is "floor".
   const span = n - f + 2 * p;
   if (span < 0) {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ShapeError } from "../errors.ts";
+import { checkWindowSizes, ShapeError } from "../errors.ts";
 import type { Conv2dInfo, WindowOptions } from "../shape.ts";
 import { tf } from "./backend.ts";
 
@@ -56,18 +56,7 @@ export function outputSize(
   where = "outputSize",
   rounding: "exact" | "floor" = "exact",
 ): number {
-  for (
-    const [name, v, min] of [
-      ["input size", n, 1],
-      ["filter size", f, 1],
-      ["stride", s, 1],
-      ["pad", p, 0],
-    ] as const
-  ) {
-    if (!Number.isInteger(v) || v < min) {
-      throw new RangeError(`${where}: ${name} must be a whole number >= ${min}, got ${v}`);
-    }
-  }
+  checkWindowSizes(where, n, f, s, p);
   if (n + 2 * p < f) {
     throw new ShapeError(
       `${where}: a ${f}-wide filter does not fit a ${n}-wide input with pad ${p}: ${n} + 2*${p} = ${
