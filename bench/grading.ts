@@ -54,7 +54,7 @@ const mistakes: [string, string, string][] = [
   ],
 ];
 const hostile: [string, string, string][] = [
-  ["shape.ts", "export function samePad(", "export function samePad((("],
+  ["shape.ts", "export function conv2dInfo(", "export function conv2dInfo((("],
   ["models/counts.ts", "const groups = opts.groups ?? 1;", "while (true) { /* forever */ }"],
   [
     "models/counts.ts",
