@@ -101,11 +101,14 @@ export interface Bounded {
   args: string[];
   /** Removes the cgroup (after the process ended); tells whether memory ran out. */
   done(): Promise<{ outOfMemory: boolean }>;
+  /** Kills every process in the cgroup (the sandbox and anything it started), where there is one. */
+  killAll(): void;
 }
 
 /**
  * Wraps `cmd args` so that the process runs under `limits`.
  *
+ * @param wallSeconds with it, `timeout` kills the process after that long even if the grader is gone
  * @example
  * ```ts
  * import { bounded, DEFAULT_LIMITS } from "grading/limits.ts";
@@ -117,7 +120,12 @@ export interface Bounded {
  * await b.done();
  * ```
  */
-export async function bounded(cmd: string, args: string[], limits: Limits): Promise<Bounded> {
+export async function bounded(
+  cmd: string,
+  args: string[],
+  limits: Limits,
+  wallSeconds?: number,
+): Promise<Bounded> {
   const h = await memoryLimit();
   let dir: string | undefined;
   if (typeof h !== "string") {
@@ -162,11 +170,24 @@ export async function bounded(cmd: string, args: string[], limits: Limits): Prom
     ...(pids ? [`echo $$ > "${pids}/cgroup.procs" || exit 125`] : []),
     `ulimit -t ${Math.ceil(limits.cpuSeconds)}`,
     `ulimit -f ${Math.ceil(limits.fileBytes / 512)}`,
-    'exec "$@"',
+    // a process whose grader was killed (kill -9) still ends at the wall-time limit
+    wallSeconds ? `exec timeout -s KILL ${Math.ceil(wallSeconds)} "$@"` : 'exec "$@"',
   ].join("; ");
   return {
     command: "sh",
     args: ["-c", script, "sh", cmd, ...args],
+    killAll() {
+      if (!dir) return;
+      try {
+        for (
+          const pid of Deno.readTextFileSync(`${dir}/cgroup.procs`).split("\n").filter(Boolean)
+        ) {
+          try {
+            Deno.kill(Number(pid), "SIGKILL");
+          } catch { /* gone */ }
+        }
+      } catch { /* no cgroup left */ }
+    },
     async done() {
       if (!dir) return { outOfMemory: false };
       let outOfMemory = false;

@@ -22,6 +22,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { type Case, visibleCases } from "./cases.ts";
 import { EXERCISES, TOTAL_POINTS } from "./exercises.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -150,11 +151,19 @@ export function stripSolutions(
  * and function the list names, every exercise has exactly one region, and the points add up.
  *
  * @param found regions per file path relative to the tree (`lib/shape.ts`, `notebooks/15_assignment.ipynb`)
+ * @param unreadable files whose markers could not be read (their problem is reported already)
  * @returns the problems, one line each (empty when all is well)
  */
-export function checkRegions(found: Map<string, Region[]>): string[] {
+export function checkRegions(
+  found: Map<string, Region[]>,
+  unreadable: ReadonlySet<string> = new Set(),
+): string[] {
   const problems: string[] = [];
   const seen = new Map<string, string>();
+  const ids = EXERCISES.map((e) => e.id);
+  for (const id of new Set(ids.filter((id, i) => ids.indexOf(id) !== i))) {
+    problems.push(`grading/exercises.ts declares ${id} more than once`);
+  }
   for (const [file, regions] of found) {
     for (const r of regions) {
       const ex = EXERCISES.find((e) => e.id === r.id);
@@ -182,7 +191,8 @@ export function checkRegions(found: Map<string, Region[]>): string[] {
     }
   }
   for (const e of EXERCISES) {
-    if (!seen.has(e.id)) {
+    // a file whose markers could not be read is reported once, above, not once per exercise in it
+    if (!seen.has(e.id) && !unreadable.has(`lib/${e.file}`)) {
       problems.push(
         `${e.id} (${e.title}) has no marked region: add "// BEGIN SOLUTION ${e.id} ..." in lib/${e.file}`,
       );
@@ -285,12 +295,18 @@ async function checkOut(target: string, force: boolean): Promise<boolean> {
     }
     return "/" + parts.join("/");
   };
+  // where the folder will really be: the nearest existing ancestor resolved (links followed), plus the rest
+  const parts = norm(target).split("/").filter(Boolean);
   let real = norm(target);
-  try {
-    real = await Deno.realPath(target);
-  } catch { /* does not exist yet */ }
+  for (let k = parts.length; k >= 0; k--) {
+    try {
+      const base = await Deno.realPath("/" + parts.slice(0, k).join("/"));
+      real = [base.replace(/\/$/, ""), ...parts.slice(k)].join("/") || "/";
+      break;
+    } catch { /* does not exist yet: try its parent */ }
+  }
   const tree = await Deno.realPath(root);
-  const inside = (a: string, b: string) => a === b || a.startsWith(b + "/");
+  const inside = (a: string, b: string) => a === b || a.startsWith(b === "/" ? "/" : b + "/");
   if (inside(tree, real)) {
     throw new ReleaseError(
       `--out ${target} is or contains this tree (${tree}): choose another folder`,
@@ -336,6 +352,40 @@ const EXCLUDE = [
   /^student\.json$/,
 ];
 
+/**
+ * Checks that every exercise is graded and checked: visible cases (`grading/cases.ts`), hidden cases
+ * (`grading/hidden/cases.ts`, where it exists), and a check cell in the assignment notebook.
+ *
+ * @returns the problems, one line each
+ */
+export async function checkCoverage(): Promise<string[]> {
+  const problems: string[] = [];
+  const visible = visibleCases("release check");
+  let hidden: Case[] | undefined;
+  try {
+    const mod = await import(new URL("./hidden/cases.ts", import.meta.url).href);
+    hidden = mod.hiddenCases("release check");
+  } catch { /* a student edition: no hidden cases here */ }
+  let assignment = "";
+  try {
+    assignment = await Deno.readTextFile(`${root}/notebooks/15_assignment.ipynb`);
+  } catch { /* checked below */ }
+  for (const e of EXERCISES) {
+    if (!visible.some((c) => c.exercise === e.id)) {
+      problems.push(`${e.id} has no visible cases: add some in visibleCases() in grading/cases.ts`);
+    }
+    if (hidden && !hidden.some((c) => c.exercise === e.id)) {
+      problems.push(`${e.id} has no hidden cases: add some in grading/hidden/cases.ts`);
+    }
+    if (!assignment.includes(`checkExercise(\\"${e.id}\\")`)) {
+      problems.push(
+        `${e.id} has no check cell in notebooks/15_assignment.ipynb: add one with checkExercise("${e.id}")`,
+      );
+    }
+  }
+  return problems;
+}
+
 /** The tasks of the student edition's `deno.json`. */
 export const STUDENT_TASKS = ["lab", "test", "notebooks", "grade", "reset", "data"];
 
@@ -354,7 +404,7 @@ export interface ReleaseOptions {
  *   that is, contains or lies inside this tree, or exists and is not an earlier release
  */
 export async function release(out: string, opts: ReleaseOptions = {}) {
-  const target = out.replace(/\/$/, "");
+  const target = out.length > 1 ? out.replace(/\/$/, "") : out;
   const exists = await checkOut(target, opts.force ?? false);
   const files = (await listFiles()).filter((rel) => !EXCLUDE.some((r) => r.test(rel)));
   // every marked region first, so that all authoring mistakes are listed at once
@@ -362,6 +412,7 @@ export async function release(out: string, opts: ReleaseOptions = {}) {
   const found = new Map<string, Region[]>();
   const stubs: Record<string, string> = {};
   const problems: string[] = [];
+  const unreadable = new Set<string>();
   for (const rel of files) {
     if (!rel.endsWith(".ts") && !rel.endsWith(".ipynb")) continue;
     const text = await Deno.readTextFile(`${root}/${rel}`);
@@ -376,9 +427,10 @@ export async function release(out: string, opts: ReleaseOptions = {}) {
     } catch (e) {
       if (!(e instanceof ReleaseError)) throw e;
       problems.push(e.message);
+      unreadable.add(rel);
     }
   }
-  problems.push(...checkRegions(found));
+  problems.push(...checkRegions(found, unreadable), ...(await checkCoverage()));
   if (problems.length) {
     throw new ReleaseError(`nothing released:\n  ${problems.join("\n  ")}`);
   }

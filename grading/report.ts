@@ -143,7 +143,7 @@ export interface GradescopeTest {
  * The report as Gradescope's autograder `results.json` (Gradescope's "Autograder Specifications": a
  * top-level `score`, `output`, `visibility`, `stdout_visibility` and one entry per test with `name`,
  * `number`, `score`, `max_score`, `status`, `output` and `visibility`). Hidden cases are
- * `after_published`, and say only what the report says of them.
+ * `after_published`, and say only what the report says of them; the visible summary states no total.
  */
 export function reportGradescope(r: Report): {
   score: number;
@@ -152,25 +152,33 @@ export function reportGradescope(r: Report): {
   stdout_visibility: "hidden";
   tests: GradescopeTest[];
 } {
-  const tests = r.exercises.flatMap((e) =>
-    e.cases.map((c, i): GradescopeTest => ({
+  const tests = r.exercises.flatMap((e) => {
+    // worths to a thousandth, the last case taking the rest, so that they add up to the exercise's points
+    const worth = e.cases.map((c) => Math.round(c.maxPoints * 1000) / 1000);
+    if (worth.length) {
+      worth[worth.length - 1] = Math.round(
+        (e.maxPoints - worth.slice(0, -1).reduce((a, w) => a + w, 0)) * 1000,
+      ) / 1000;
+    }
+    return e.cases.map((c, i): GradescopeTest => ({
       name: oneLine(`${e.id} ${e.title}: ${c.name}`),
       number: `${e.id.replace(/^ex/, "")}.${i + 1}`,
-      score: c.passed ? Math.round(c.maxPoints * 1000) / 1000 : 0,
-      max_score: Math.round(c.maxPoints * 1000) / 1000,
+      score: c.passed ? worth[i] : 0,
+      max_score: worth[i],
       status: c.passed ? "passed" : "failed",
       output: c.passed ? "passed" : oneLine(c.message ?? "failed"),
       visibility: c.hidden ? "after_published" : "visible",
-    }))
-  );
+    }));
+  });
   const notes = r.exercises.flatMap((e) => e.notes.map((n) => `${e.id}: ${oneLine(n)}`));
   return {
     score: r.points,
+    // the summary states no total: it would tell how the hidden tests went before they are published
     output: [
-      `convkit: ${r.points} / ${r.maxPoints} (student ${
+      `convkit (student ${
         oneLine(r.student)
-      }); hidden tests are shown ` +
-      "once grades are published",
+      }): the visible tests below; the hidden tests and the ` +
+      "total are shown once grades are published",
       ...notes,
       ...r.denied.map((d) => `refused by the sandbox: ${oneLine(d)}`),
     ].join("\n"),

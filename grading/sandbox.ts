@@ -83,18 +83,23 @@ export async function sandbox(
     const val = Deno.env.get(k);
     if (val) env[k] = val;
   }
-  const limits = await bounded(Deno.execPath(), [
-    "run",
-    "--no-prompt",
-    "--no-config",
-    "--no-lock",
-    "--no-remote",
-    "--no-npm",
-    `--allow-read=${lib}`,
-    `--allow-write=${scratch}`,
-    "--v8-flags=--max-old-space-size=1024",
-    HARNESS,
-  ], DEFAULT_LIMITS);
+  const limits = await bounded(
+    Deno.execPath(),
+    [
+      "run",
+      "--no-prompt",
+      "--no-config",
+      "--no-lock",
+      "--no-remote",
+      "--no-npm",
+      `--allow-read=${lib}`,
+      `--allow-write=${scratch}`,
+      "--v8-flags=--max-old-space-size=1024",
+      HARNESS,
+    ],
+    DEFAULT_LIMITS,
+    timeLimitMs / 1000 + 5,
+  );
   const child = new Deno.Command(limits.command, {
     args: limits.args,
     cwd: scratch,
@@ -109,6 +114,7 @@ export async function sandbox(
     try {
       child.kill("SIGKILL");
     } catch { /* already gone */ }
+    limits.killAll();
   };
   const timer = setTimeout(() => {
     timedOut = true;

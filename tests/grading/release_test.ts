@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { EXERCISES } from "../../grading/exercises.ts";
 import {
+  checkCoverage,
   checkRegions,
   type Region,
   release,
@@ -53,16 +54,31 @@ Deno.test("checkRegions() refuses a region no exercise grades, and an exercise w
   assert.deepEqual(checkRegions(found).length, 1);
   assert.match(checkRegions(found)[0], /ex7 .* has no marked region/);
   found.get("lib/layers/pool2d.ts")!.push({
-    id: "ex8",
+    id: "ex99",
     what: "x",
     fn: "avgPool2dForward",
     line: 9,
   });
   found.get("lib/shape.ts")!.push({ id: "ex2.1", what: "x", fn: "samePad", line: 3 });
   const problems = checkRegions(found).join("\n");
-  assert.match(problems, /lib\/layers\/pool2d\.ts:9: BEGIN SOLUTION ex8: no exercise "ex8"/);
+  assert.match(problems, /lib\/layers\/pool2d\.ts:9: BEGIN SOLUTION ex99: no exercise "ex99"/);
   assert.match(problems, /lib\/shape\.ts:3: ex2\.1 is marked here, but .* lib\/layers\/conv2d\.ts/);
   assert.match(problems, /ex2\.1 is marked twice/);
+});
+
+Deno.test("checkRegions() does not blame the exercises of a file whose markers it could not read", () => {
+  const found = new Map<string, Region[]>();
+  for (const e of EXERCISES.filter((e) => e.file !== "layers/pool2d.ts")) {
+    const list = found.get(`lib/${e.file}`) ?? [];
+    list.push({ id: e.id, what: "x", fn: e.fn, line: 1 });
+    found.set(`lib/${e.file}`, list);
+  }
+  assert.equal(checkRegions(found).length, 2); // ex3.1 and ex3.2 have no region...
+  assert.deepEqual(checkRegions(found, new Set(["lib/layers/pool2d.ts"])), []); // ...as its bad marker said
+});
+
+Deno.test("checkCoverage() finds visible and hidden cases and a check cell for every exercise", async () => {
+  assert.deepEqual(await checkCoverage(), []);
 });
 
 Deno.test("checkRegions() accepts this tree: every exercise marked once, points adding up to 100", () => {
@@ -124,7 +140,18 @@ Deno.test("release is deterministic: releasing twice gives identical files", asy
 });
 
 Deno.test("release never destroys: it refuses the tree itself, a folder holding it, one inside it, and folders that are not releases", async () => {
-  for (const out of [repo, `${repo}/.`, `${repo}/grading`, `${repo}/lib/x`, `${repo}/..`]) {
+  Deno.symlinkSync(`${repo}/grading`, `${tmp}/link`);
+  for (
+    const out of [
+      repo,
+      `${repo}/.`,
+      `${repo}/grading`,
+      `${repo}/lib/x`,
+      `${repo}/..`,
+      "/",
+      `${tmp}/link/new`,
+    ]
+  ) {
     await assert.rejects(() => release(out, { force: true }), /this tree/, out);
   }
   const precious = `${tmp}/precious`;
