@@ -79,10 +79,12 @@ export async function sandbox(
   const scratch = await Deno.makeTempDir({ prefix: "convkit_sandbox_" });
   const nonce = crypto.randomUUID();
   const env: Record<string, string> = { NO_COLOR: "1" };
-  for (const k of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME"]) {
-    const val = Deno.env.get(k);
-    if (val) env[k] = val;
-  }
+  const path = Deno.env.get("PATH");
+  if (path) env.PATH = path;
+  // Deno's own caches in a folder of this run: the shared ones (a code cache of 76 MB was seen) would
+  // meet the limit on the size of files written, and a student's code has no business in them
+  env.DENO_DIR = `${scratch}/.deno`;
+  env.HOME = scratch;
   const limits = await bounded(
     Deno.execPath(),
     [
