@@ -146,7 +146,27 @@ console.log(
       total - students
     } graded twice`,
 );
+// what each kind of student scored (the solved ones must have every point)
+const kinds = ["solved", "fresh", "one mistake", "broken or hostile"];
+const byKind = kinds.map(() => [] as number[]);
+for (const row of rows) {
+  const [name, , points] = row.split(",");
+  const i = Number(name.replace(/\D/g, ""));
+  byKind[i % 4].push(Number(points));
+}
+console.log(
+  kinds.map((k, i) =>
+    `${k}: ${
+      (byKind[i].reduce((a, b) => a + b, 0) / Math.max(1, byKind[i].length)).toFixed(1)
+    } points on average`
+  ).join("; "),
+);
+const solvedOk = byKind[0].every((p) => p === 100);
 await Deno.remove(tmp, { recursive: true });
+if (!solvedOk) {
+  console.error("bench-grading: a solved submission did not score 100");
+  Deno.exit(1);
+}
 if (rows.length !== students || reports.length !== students || total > students + jobs) {
   console.error("bench-grading: a grade is missing or was graded twice");
   Deno.exit(1);
