@@ -5,7 +5,8 @@
  *     deno task grade --student DIR [--id ID]          one submission
  *         [--report FILE] [--json FILE] [--junit FILE] [--gradescope FILE] [--gradescope-metadata FILE]
  *         [--time-limit SECONDS] [--only ex2.1,ex2.2]
- *     deno task grade --class DIR --csv FILE [--jobs N] [--out DIR] [--regrade] [--gradebook FILE]
+ *     deno task grade --class DIR --csv FILE [--jobs N] [--out DIR] [--regrade]
+ *         [--gradebook FILE [--assignment NAME]]
  *
  * In the instructor's tree (with grading/hidden/) it runs visible and hidden tests; in a student edition,
  * the visible tests. Class mode writes each student's report (`NAME.txt`, `NAME.json`) into `--out`
@@ -48,6 +49,7 @@ try {
       class: { type: "string" },
       csv: { type: "string" },
       gradebook: { type: "string" },
+      assignment: { type: "string" },
       out: { type: "string" },
       jobs: { type: "string" },
       "time-limit": { type: "string" },
@@ -119,6 +121,19 @@ function fileName(name: string): string {
   return safe === name ? name : `${safe}-${h.toString(16).padStart(8, "0")}`;
 }
 
+/** The folder with the `lib/`: `dir` itself or, as an upload often nests it, one folder down. */
+async function submissionIn(dir: string): Promise<string> {
+  if (await isSubmission(dir)) return dir;
+  const inner = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isDirectory && await isSubmission(`${dir}/${e.name}`)) inner.push(`${dir}/${e.name}`);
+  }
+  if (inner.length === 1) return inner[0];
+  throw new GradeError(
+    inner.length ? `more than one folder with a lib/: ${inner.join(", ")}` : "no lib/ folder",
+  );
+}
+
 async function isSubmission(dir: string): Promise<boolean> {
   try {
     return (await Deno.lstat(`${dir}/lib`)).isDirectory;
@@ -165,16 +180,18 @@ if (values.class) {
       );
     }
     await writeAtomic(values.csv!, reportsCsv(rows));
-    if (values.gradebook) await writeAtomic(values.gradebook, reportsGradebook(rows));
+    if (values.gradebook) {
+      await writeAtomic(values.gradebook, reportsGradebook(rows, values.assignment));
+    }
   };
   let next = 0, finished = 0;
   await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, async () => {
     while (next < todo.length) {
       const name = todo[next++];
-      const dir = `${values.class}/${name}`;
+      let dir = `${values.class}/${name}`;
       let saved: { report?: Report; error?: string };
       try {
-        if (!(await isSubmission(dir))) throw new GradeError("no lib/ folder");
+        dir = await submissionIn(dir);
         saved = { report: await gradeSubmission({ submission: dir, timeLimitMs, only }) };
       } catch (e) {
         saved = { error: String((e as Error).message ?? e).split("\n")[0] };
@@ -194,6 +211,27 @@ if (values.class) {
     }
   }));
   await writeCsv();
+  // ids that would mislead a gradebook: missing ones, and one id in several folders
+  const ids = new Map<string, string[]>();
+  for (const name of dirs) {
+    const id = (await done(name))?.report?.student;
+    if (id) ids.set(id, [...(ids.get(id) ?? []), name]);
+  }
+  const anonymous = ids.get("anonymous") ?? [];
+  if (anonymous.length) {
+    console.log(
+      `warning: no id in student.json: ${anonymous.map((n) => JSON.stringify(n)).join(", ")}`,
+    );
+  }
+  for (const [id, names] of ids) {
+    if (id !== "anonymous" && names.length > 1) {
+      console.log(
+        `warning: the id ${JSON.stringify(id)} is in ${names.length} submissions: ${
+          names.map((n) => JSON.stringify(n)).join(", ")
+        }`,
+      );
+    }
+  }
   console.log(`wrote ${values.csv} and each student's report in ${out}/`);
 } else {
   const dir = values.student ?? new URL("..", import.meta.url).pathname;

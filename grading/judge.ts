@@ -112,7 +112,12 @@ export function judge(
     if (mine.error.name === "NotImplementedError") {
       return { passed: false, kind: "stub", message: stubMessage(c.exercise, mine.error.message) };
     }
-    return { passed: false, kind: "error", message: `${mine.error.name}: ${mine.error.message}` };
+    // a module that does not load arrives as "TypeError: SyntaxError: ..." from the import
+    const text = `${mine.error.name}: ${mine.error.message}`.replace(
+      /^TypeError: (SyntaxError: )/,
+      "$1",
+    );
+    return { passed: false, kind: "error", message: text };
   }
   for (const [out, how] of Object.entries(c.compare) as [string, Compare][]) {
     const m = decode(mine.outputs[out] as Value), r = decode(ref.outputs[out] as Value);

@@ -232,6 +232,17 @@ export function releaseNotebook(
   return { text: JSON.stringify(nb, null, 1) + "\n", exercises: [], regions };
 }
 
+/** A git command's output in this tree ("" without git). */
+async function git(args: string[]): Promise<string> {
+  try {
+    const out = await new Deno.Command("git", { args, cwd: root, stdout: "piped", stderr: "null" })
+      .output();
+    return out.code === 0 ? new TextDecoder().decode(out.stdout) : "";
+  } catch {
+    return "";
+  }
+}
+
 /** Files git does not track (ignored ones aside): never released, and named so the instructor knows. */
 async function untrackedFiles(): Promise<string[]> {
   try {
@@ -467,11 +478,14 @@ export async function release(out: string, opts: ReleaseOptions = {}) {
     EXCLUDE.some((r) => r.test(rel)) && !/README\.md$/.test(rel)
   );
   const untracked = await untrackedFiles();
+  const changed = await git(["status", "--porcelain", "--untracked-files=no"]);
   return {
     out: target,
     files: files.length + 4,
     exercises: [...found.values()].flat().map((r) => r.id).sort(),
     untracked,
+    /** Tracked files with changes not committed: released as they are in the working tree. */
+    uncommitted: changed.split("\n").filter(Boolean).map((l) => l.slice(3)),
     leftOut: [
       ...new Set(
         left.map((f) => f.split("/").slice(0, f.startsWith("grading/") ? 2 : 1).join("/")),
@@ -481,14 +495,20 @@ export async function release(out: string, opts: ReleaseOptions = {}) {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      out: { type: "string" },
-      force: { type: "boolean" },
-      "with-solutions": { type: "boolean" },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        out: { type: "string" },
+        force: { type: "boolean" },
+        "with-solutions": { type: "boolean" },
+      },
+    }));
+  } catch (e) {
+    console.error(`release: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
   try {
     const r = await release(values.out ?? `${root}/build/student`, {
       force: values.force,
@@ -500,6 +520,11 @@ if (import.meta.main) {
       }: ${r.exercises.join(", ")}\nleft out: ${r.leftOut.join(", ")}` +
         (r.untracked.length
           ? `\nnot released, since git does not track them: ${r.untracked.join(", ")}`
+          : "") +
+        (r.uncommitted.length
+          ? `\nwarning: released with changes not committed (commit them to know what students got): ${
+            r.uncommitted.join(", ")
+          }`
           : ""),
     );
   } catch (e) {

@@ -106,7 +106,17 @@ if (!onlyNotebooks) {
 }
 
 if (python) {
-  const notebooks = args.length ? args : listNotebooks();
+  // names as the notebook list shows them work too: 15_assignment.ipynb for notebooks/15_assignment.ipynb
+  const notebooks = args.length
+    ? args.map((a) => {
+      try {
+        Deno.statSync(`${root}${a}`);
+        return a;
+      } catch {
+        return `notebooks/${a}`;
+      }
+    })
+    : listNotebooks();
   console.log(`== notebooks (${notebooks.length}, through Jupyter and the Deno kernel)`);
   const r = await runTee(python, ["tools/run_notebooks.py", ...notebooks]);
   const c = counts(r.text);
