@@ -107,6 +107,7 @@ class CellRun:
         self.display_ids = {}
         self.error = None
         self.chunks = {}  # index of a stream output -> its text in pieces (joined once, at the end)
+        self.interrupted = False
 
     def add(self, msg_type, content):
         if msg_type == "clear_output":
@@ -145,21 +146,29 @@ class CellRun:
         self.chunks = {}
 
 
-def run_cell(kc, km, cell, timeout, grace, source=None, silent=False):
+def run_cell(kc, km, cell, timeout, grace, source=None, silent=False, interrupt_after=None):
     """Executes one cell (or `source` as if it were in it); returns its CellRun.
-    Raises CellTimeout, or KernelDied as soon as the kernel process is gone."""
+    Raises CellTimeout, or KernelDied as soon as the kernel process is gone. With `interrupt_after`
+    (seconds), presses Interrupt then, as a person would; the run's `interrupted` is then True."""
     run = CellRun(cell) if not silent else CellRun(nbformat.v4.new_code_cell(""))
     msg_id = kc.execute(cell.source if source is None else source, store_history=not silent,
                         allow_stdin=False, stop_on_error=True)
     deadline = time.monotonic() + timeout
+    interrupt_at = None if interrupt_after is None else time.monotonic() + interrupt_after
     quiet_since = None  # set at idle; reset by every message of this cell that comes after it
     while True:
         now = time.monotonic()
+        if interrupt_at is not None and now >= interrupt_at and quiet_since is None:
+            km.interrupt_kernel()  # an interrupt_request message, with "interrupt_mode": "message"
+            run.interrupted = True
+            interrupt_at = None
         if quiet_since is not None and now - quiet_since >= grace:
             break
         if now >= deadline:
             raise CellTimeout(f"cell ran past its {timeout:g} s timeout")
         wait = min(deadline - now, grace if quiet_since is not None else 1.0)
+        if interrupt_at is not None:
+            wait = max(0.01, min(wait, interrupt_at - now))
         try:
             msg = kc.get_iopub_msg(timeout=wait)
         except queue.Empty:
@@ -240,6 +249,10 @@ def run_notebook(path, args):
     kc = km.client()
     kc.start_channels()
     failure = None
+    interrupts = {}
+    for spec in args.interrupt or []:
+        cell_no, seconds = spec.split("=")
+        interrupts[int(cell_no)] = float(seconds)
     try:
         kc.wait_for_ready(timeout=args.startup_timeout)
         prelude = run_cell(kc, km, None, args.timeout, args.grace, source=PRELUDE, silent=True)
@@ -249,7 +262,13 @@ def run_notebook(path, args):
         for number, cell in enumerate(code_cells if failure is None else [], 1):
             where = f"code cell {number} ({first_line(cell.source)!r})"
             try:
-                run = run_cell(kc, km, cell, args.timeout, args.grace)
+                after = interrupts.get(number)
+                run = run_cell(kc, km, cell, args.timeout, args.grace, interrupt_after=after)
+                if after is not None and not run.interrupted:
+                    failure = f"{where}: ended before the interrupt at {after:g} s: nothing was interrupted"
+                    break
+                if run.interrupted:
+                    run.error = None  # stopped on purpose: the next cells must still run
                 if run.error:
                     failure = f"{where}: {run.error}"
                     break
@@ -292,6 +311,9 @@ def main():
     p.add_argument("--html", default="build/html",
                    help="folder for HTML versions ('' for none); a figure missing from the HTML fails the notebook")
     p.add_argument("--json", help="also write the results here as JSON")
+    p.add_argument("--interrupt", action="append", metavar="CELL=SECONDS",
+                   help="press Interrupt in code cell CELL (1-based) after SECONDS; the cells after it must "
+                        "still run (repeatable)")
     args = p.parse_args()
     results = []
     for path in args.notebooks:

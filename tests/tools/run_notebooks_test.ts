@@ -200,3 +200,38 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "notebooks 16 and 17: after Interrupt stops the training cell, every following cell still runs",
+  ignore,
+  async fn() {
+    const root = new URL("../../", import.meta.url).pathname;
+    const dir = await Deno.makeTempDir({ prefix: "convkit_interrupt_" });
+    try {
+      // code cell 4 of 16 and code cell 3 of 17 train; Interrupt is pressed 15 s into each
+      for (const [nb, cell] of [["16_lenet5_mnist", 4], ["17_cifar10_demo", 3]] as const) {
+        const r = await new Deno.Command(python!, {
+          args: [
+            runner,
+            "--out",
+            dir,
+            "--html",
+            "",
+            "--interrupt",
+            `${cell}=15`,
+            `${root}notebooks/${nb}.ipynb`,
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const out = new TextDecoder().decode(r.stdout);
+        assert.match(out, /1 passed, 0 failed/, out);
+        const saved = JSON.stringify(JSON.parse(Deno.readTextFileSync(`${dir}/${nb}.ipynb`)).cells);
+        assert.match(saved, /training was stopped/);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
