@@ -113,12 +113,13 @@ async function writeAtomic(path: string, text: string) {
   await Deno.rename(tmp, path);
 }
 
-/** A file name for a submission folder's name: its characters kept where safe, and unique by a hash. */
+/** A file name for a submission folder's name: its safe characters, and a hash of the whole name. */
 function fileName(name: string): string {
   let h = 0x811c9dc5;
   for (const ch of name) h = Math.imul(h ^ ch.codePointAt(0)!, 0x01000193) >>> 0;
   const safe = name.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^\.+/, "_").slice(0, 80);
-  return safe === name ? name : `${safe}-${h.toString(16).padStart(8, "0")}`;
+  // always the hash: a folder named like another's safe name plus hash must not share its file
+  return `${safe}-${h.toString(16).padStart(8, "0")}`;
 }
 
 /** The folder with the `lib/`: `dir` itself or, as an upload often nests it, one folder down. */
@@ -158,7 +159,8 @@ if (values.class) {
   const dirs = entries.filter((e) => e.isDirectory).map((e) => e.name).sort();
   const done = async (name: string) => {
     try {
-      return JSON.parse(await Deno.readTextFile(`${out}/${fileName(name)}.json`));
+      const saved = JSON.parse(await Deno.readTextFile(`${out}/${fileName(name)}.json`));
+      return saved?.name === name ? saved : undefined; // another folder's report is no grade of this one
     } catch {
       return undefined;
     }
@@ -197,9 +199,17 @@ if (values.class) {
         saved = { error: String((e as Error).message ?? e).split("\n")[0] };
       }
       const base = `${out}/${fileName(name)}`;
-      if (saved.report) await writeAtomic(`${base}.txt`, reportText(saved.report));
-      await writeAtomic(`${base}.json`, JSON.stringify({ name, ...saved }, null, 1) + "\n");
-      await writeCsv();
+      try {
+        if (saved.report) await writeAtomic(`${base}.txt`, reportText(saved.report));
+        await writeAtomic(`${base}.json`, JSON.stringify({ name, ...saved }, null, 1) + "\n");
+        await writeCsv();
+      } catch (e) {
+        // a full disk: this student stays ungraded (the same command grades them again), the rest go on
+        console.log(
+          `${JSON.stringify(name)}: the report could not be written: ${(e as Error).message}`,
+        );
+        continue;
+      }
       finished++;
       console.log(
         `[${finished}/${todo.length}] ${JSON.stringify(name)}: ${

@@ -182,7 +182,12 @@ export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
     const limit = opts.timeLimitMs ?? ex.timeLimitMs ?? 30_000;
     const dir = await Deno.makeTempDir({ prefix: "convkit_grade_" });
     const runs = new Map<string, ProgramResult>();
-    let tree: PrivateTree | undefined, timedOut = false, crashed: string | undefined;
+    let tree: PrivateTree | undefined;
+    // what went wrong, per run: the hidden run's stderr or timing must never reach a visible message
+    const ran = {
+      visible: { timedOut: false, crashed: undefined as string | undefined },
+      hidden: { timedOut: false, crashed: undefined as string | undefined },
+    };
     try {
       tree = await buildTree({
         exercise: ex,
@@ -198,8 +203,10 @@ export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
           const tables = solution?.tables.get(tableKey(ex.id, part[0].hidden)) ?? {};
           const run = await sandbox(dir, ex, part, tables, limit);
           run.results.forEach((r, id) => runs.set(id, r));
-          timedOut ||= run.timedOut;
-          crashed ??= run.crashed;
+          ran[part[0].hidden ? "hidden" : "visible"] = {
+            timedOut: run.timedOut,
+            crashed: run.crashed,
+          };
         }
       }
     } finally {
@@ -209,6 +216,7 @@ export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
     const results: CaseResult[] = cases.map((c) => {
       const mine = runs.get(c.id);
       const ref = c.hidden ? solution?.results.get(c.id) : library.get(c.id);
+      const { timedOut, crashed } = ran[c.hidden ? "hidden" : "visible"];
       const verdict = tree?.problem
         ? { passed: false, message: tree.problem, kind: "error" as const }
         : mine
@@ -221,9 +229,8 @@ export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
         };
       let message = verdict.message && clean(verdict.message, dir);
       const wasDenied = !!mine && !mine.ok && isDenial(mine.error);
-      if (wasDenied) {
-        denied.push(c.hidden ? `${ex.id}: a hidden case was denied` : `${ex.id}: ${message}`);
-      }
+      // hidden cases are listed nowhere else: which of them were refused would tell about their inputs
+      if (wasDenied && !c.hidden) denied.push(`${ex.id}: ${message}`);
       if (c.hidden && message) {
         message = verdict.kind === "stub"
           ? "not written yet"
@@ -253,7 +260,7 @@ export async function gradeSubmission(opts: GradeOptions): Promise<Report> {
       points: score(ex, results),
       maxPoints: ex.points,
       cases: results,
-      timedOut,
+      timedOut: ran.visible.timedOut || ran.hidden.timedOut,
       seconds: (performance.now() - t0) / 1000,
       notes: [
         ...(tree?.ownMarkers === false

@@ -14,6 +14,26 @@ import type { Tables } from "./record.ts";
 
 const HARNESS = new URL("harness.ts", import.meta.url).pathname;
 
+let swept = false;
+/**
+ * Removes the scratch and private folders a killed grader left in the temporary folder: those over two
+ * hours old (no exercise runs that long), once a process.
+ */
+async function sweepStale() {
+  if (swept) return;
+  swept = true;
+  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+  try {
+    for await (const e of Deno.readDir(tmp)) {
+      if (!/^convkit_(sandbox|grade)_/.test(e.name)) continue;
+      const st = await Deno.lstat(`${tmp}/${e.name}`).catch(() => undefined);
+      if (st?.isDirectory && st.mtime && Date.now() - st.mtime.getTime() > 2 * 3600_000) {
+        await Deno.remove(`${tmp}/${e.name}`, { recursive: true }).catch(() => {});
+      }
+    }
+  } catch { /* not readable */ }
+}
+
 /** Reads a stream to its end, keeping at most `max` bytes. */
 async function readCapped(stream: ReadableStream<Uint8Array>, max: number, onOver: () => void) {
   const chunks: Uint8Array[] = [];
@@ -76,6 +96,7 @@ export async function sandbox(
   tables: Tables,
   timeLimitMs: number,
 ): Promise<SandboxRun> {
+  await sweepStale();
   const scratch = await Deno.makeTempDir({ prefix: "convkit_sandbox_" });
   const nonce = crypto.randomUUID();
   const env: Record<string, string> = { NO_COLOR: "1" };

@@ -47,6 +47,7 @@ export interface WorstElement {
  * import assert from "node:assert/strict";
  * const e = relError(tensor([1, 2], [2]), tensor([1, 2.000002], [2]));
  * assert.ok(Math.abs(e - 0.000002 / 4.000002) < 1e-15);
+ * assert.equal(relError(tensor([1, Infinity], [2]), tensor([1, 2], [2])), Infinity);
  * ```
  */
 export function relError(a: Comparable, b: Comparable): number {
@@ -56,17 +57,18 @@ export function relError(a: Comparable, b: Comparable): number {
 /** The `count` elements with the largest relative error, worst first. */
 export function worstElements(a: Comparable, b: Comparable, count = 5): WorstElement[] {
   checkSame("relError", a, b);
+  // the scale of the finite values only: one Infinity must not make every other error look like 0
   let scale = 0;
   for (let i = 0; i < a.data.length; i++) {
-    scale = Math.max(scale, Math.abs(a.data[i]), Math.abs(b.data[i]));
+    for (const v of [a.data[i], b.data[i]]) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
   }
   const floor = Math.max(1e-3 * scale, 1e-300);
   const worst: WorstElement[] = [];
   for (let i = 0; i < a.data.length; i++) {
     const x = a.data[i], y = b.data[i];
     let e: number;
-    if (Number.isNaN(x) || Number.isNaN(y)) e = Infinity;
-    else if (x === y) e = 0;
+    if (x === y || (Number.isNaN(x) && Number.isNaN(y))) e = 0; // NaN where NaN is right agrees
+    else if (!Number.isFinite(x) || !Number.isFinite(y)) e = Infinity;
     else e = Math.abs(x - y) / Math.max(Math.abs(x) + Math.abs(y), floor);
     if (worst.length < count || e > worst[worst.length - 1].relError) {
       worst.push({ offset: i, index: [], a: x, b: y, relError: e });
@@ -231,7 +233,7 @@ export function assertShape(t: { readonly shape: Shape }, expected: Shape, name 
  */
 export function float32Error(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let max = 0;
-  for (let i = 0; i < b.length; i++) max = Math.max(max, Math.abs(b[i]));
+  for (let i = 0; i < b.length; i++) if (Number.isFinite(b[i])) max = Math.max(max, Math.abs(b[i]));
   const floor = 1e-2 * max + 1e-30;
   let worst = 0;
   for (let i = 0; i < b.length; i++) {

@@ -125,7 +125,7 @@ Deno.test("diagnose() says where the first NaN is when mine has NaN at [1, 2, 3,
   assert.equal(diagnose(mapped(out, (v, i) => i === 5 ? -Infinity : v), out).kind, "nan");
   // A NaN in the reference too is not the student's NaN: it is reported as a wrong element, not thrown on.
   const both = mapped(out, (v, i) => i === 5 ? NaN : v);
-  assert.ok(!["nan", "ok"].includes(diagnose(both, both).kind));
+  assert.equal(diagnose(both, both).kind, "ok"); // NaN where the reference has NaN agrees (PyTorch's max of NaN)
 });
 
 Deno.test("diagnose() says all zeros when mine is the untouched zero-initialised output", () => {

@@ -245,4 +245,52 @@ Deno.test("a class run killed with SIGKILL resumes with the same command: every 
   );
 });
 
+Deno.test("an Infinity among the outputs earns no hidden case (it once made every other error read 0)", async () => {
+  const dir = withBody(
+    "infinity",
+    "ex2.2",
+    "  const bad = (n: number) => { const d = new Float64Array(n); d[n - 1] = Infinity; return d; };\n" +
+      "  return { dx: { data: bad(x.data.length), shape: [...x.shape] }, dw: { data: bad(w.data.length), " +
+      "shape: [...w.shape] }, db: { data: bad(info.k), shape: [info.k] } };",
+  );
+  const r = await grade(dir, ["ex2.2"]);
+  assert.equal(byId(r)["ex2.2"].points, 0);
+});
+
+Deno.test("what the hidden run prints or how it ends never reaches a visible case", async () => {
+  // the visible run (its shapes are public) ends quietly; the hidden one prints its inputs and fails
+  const dir = withBody(
+    "hidden_stderr",
+    "ex2.1",
+    '  const sh = x.shape.join(",");\n  if (sh === "2,5,5,3" || sh === "1,7,7,2") Deno.exit(0);\n' +
+      '  console.error("LEAK " + sh + " " + [...x.data.slice(0, 4)].join(","));\n  Deno.exit(3);',
+  );
+  const r = await grade(dir, ["ex2.1"]);
+  for (const c of byId(r)["ex2.1"].cases) assert.doesNotMatch(c.message ?? "", /LEAK/, c.name);
+});
+
+Deno.test("a folder named like another's report file does not share it", async () => {
+  const cls = `${tmp}/collide`;
+  copy(`${solved}/lib`, `${cls}/John Smith/lib`);
+  copy(`${tmp}/solved/lib`, `${cls}/John_Smith-00000000/lib`);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${repo}/grading/grade.ts`,
+      "--class",
+      cls,
+      "--csv",
+      `${tmp}/collide.csv`,
+      "--only",
+      "ex1",
+    ],
+    stdout: "null",
+  }).output();
+  assert.equal(out.code, 0);
+  const files = [...Deno.readDirSync(`${tmp}/collide.d`)].filter((e) => e.name.endsWith(".json"));
+  assert.equal(files.length, 2);
+  assert.equal(Deno.readTextFileSync(`${tmp}/collide.csv`).trim().split("\n").length, 3);
+});
+
 Deno.test("zz cleanup", () => Deno.removeSync(tmp, { recursive: true }));
