@@ -60,7 +60,9 @@ export function worstElements(a: Comparable, b: Comparable, count = 5): WorstEle
   // the scale of the finite values only: one Infinity must not make every other error look like 0
   let scale = 0;
   for (let i = 0; i < a.data.length; i++) {
-    for (const v of [a.data[i], b.data[i]]) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
+    for (const v of [a.data[i], b.data[i]]) {
+      if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
+    }
   }
   const floor = Math.max(1e-3 * scale, 1e-300);
   const worst: WorstElement[] = [];

@@ -71,8 +71,10 @@ export function maxPool2dForward(
           for (let i = 0; i < size; i++) {
             for (let j = 0; j < size; j++) {
               const at = ((img * h + oh * stride + i) * w + ow * stride + j) * c + ch;
-              if (x.data[at] > best) {
-                best = x.data[at];
+              // the first maximum; a NaN wins (PyTorch propagates it), and a window of -Infinity still has one
+              const v = x.data[at];
+              if (bestAt < 0 || v > best || (Number.isNaN(v) && !Number.isNaN(best))) {
+                best = v;
                 bestAt = at;
               }
             }

@@ -64,7 +64,7 @@ export function maxPoolGrad(
             const base = ((b * h + y) * w + z) * c;
             for (let ch = 0; ch < c; ch++) {
               const v = x[base + ch];
-              if (v > best[ch] || at[ch] < 0) {
+              if (v > best[ch] || at[ch] < 0 || (v !== v && best[ch] === best[ch])) {
                 best[ch] = v;
                 at[ch] = base + ch;
               }
@@ -117,16 +117,17 @@ function maxPoolGrad2x2(
         for (let ch = 0; ch < c; ch++) {
           const v0 = x[p0 + ch], v1 = x[p1 + ch], v2 = x[p2 + ch], v3 = x[p3 + ch];
           // the first maximum in window order, as tfjs's kernels pick it
+          // a NaN wins, as in the general loop and in PyTorch
           let m = v0, k = 0;
-          if (v1 > m) {
+          if (v1 > m || (v1 !== v1 && m === m)) {
             m = v1;
             k = 1;
           }
-          if (v2 > m) {
+          if (v2 > m || (v2 !== v2 && m === m)) {
             m = v2;
             k = 2;
           }
-          if (v3 > m) k = 3;
+          if (v3 > m || (v3 !== v3 && m === m)) k = 3;
           const d = dy[g + ch];
           dx[p0 + ch] = k === 0 ? d : 0;
           dx[p1 + ch] = k === 1 ? d : 0;

@@ -83,3 +83,23 @@ Deno.test("pooling rejects strides that do not fit, wrong ranks and foreign cach
     /dout must have shape 1x2x2x1/,
   );
 });
+
+Deno.test("maxPool2dForward() propagates NaN as PyTorch does, and its gradient goes to the NaN", () => {
+  // PyTorch: F.max_pool2d(tensor([[[[nan, 1], [2, 3]]]]), 2) is nan; its gradient is 1 at the nan
+  const x = { data: Float64Array.from([NaN, 1, 2, 3]), shape: [1, 2, 2, 1] }; // tensor() refuses NaN
+  const { out, cache } = maxPool2dForward(x, { size: 2, stride: 2 });
+  assert.ok(Number.isNaN(out.data[0]));
+  assert.deepEqual([...maxPool2dBackward(tensor([1], [1, 1, 1, 1]), cache).dx.data], [1, 0, 0, 0]);
+  // a window of -Infinity still sends its gradient somewhere (its first element)
+  const inf = maxPool2dForward({ data: new Float64Array(4).fill(-Infinity), shape: [1, 2, 2, 1] }, {
+    size: 2,
+    stride: 2,
+  });
+  assert.equal(inf.out.data[0], -Infinity);
+  assert.deepEqual([...maxPool2dBackward(tensor([1], [1, 1, 1, 1]), inf.cache).dx.data], [
+    1,
+    0,
+    0,
+    0,
+  ]);
+});

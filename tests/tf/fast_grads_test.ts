@@ -252,3 +252,21 @@ Deno.test("registerFastGrads() wasm conv dx and dw match tfjs-cpu over a sweep o
   });
   assert.ok(cases.length >= 150);
 });
+
+Deno.test("registerFastGrads() wasm MaxPoolGrad sends a window's gradient to its NaN, as PyTorch does", async () => {
+  await setBackend("wasm");
+  for (
+    const [values, shape, size, want] of [
+      [[NaN, 1, 2, 3], [1, 2, 2, 1], 2, [1, 0, 0, 0]], // the 2x2 fast path
+      [[0, 1, 2, 3, NaN, 5, 6, 7, 8], [1, 3, 3, 1], 3, [0, 0, 0, 0, 1, 0, 0, 0, 0]], // the general loop
+    ] as [number[], [number, number, number, number], number, number[]][]
+  ) {
+    const x = tf.tensor4d(values, shape);
+    const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, size, size, "valid")))(
+      x,
+    );
+    assert.deepEqual([...dx.dataSync()], want);
+    tf.dispose([x, dx]);
+  }
+  await setBackend("cpu");
+});
