@@ -125,6 +125,14 @@ export function windowOut(
   ceil = false,
   where = "",
 ): number {
+  for (const [name, v, min] of [["input", n, 1], ["window", f, 1], ["stride", s, 1]] as const) {
+    if (!Number.isInteger(v) || v < min) {
+      throw new RangeError(`${where}: ${name} size must be a whole number >= ${min}, got ${v}`);
+    }
+  }
+  if (p !== "same" && (!Number.isInteger(p) || p < 0)) {
+    throw new RangeError(`${where}: pad must be a whole number >= 0 or "same", got ${p}`);
+  }
   if (p === "same") return Math.ceil(n / s);
   const span = n - f + 2 * p;
   if (span < 0) throw new RangeError(`${where}: a ${f}-wide window does not fit ${n} + 2*${p}`);

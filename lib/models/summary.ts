@@ -76,6 +76,11 @@ export function convUnit(
 ): Unit {
   const [h, w, d] = input;
   const groups = opts.groups ?? 1;
+  for (const [name, v] of [["filters", k], ["input depth", d], ["groups", groups]] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`${where}: ${name} must be a whole number >= 1, got ${v}`);
+    }
+  }
   if (d % groups !== 0 || k % groups !== 0) {
     throw new RangeError(
       `${where}: ${groups} groups must divide the input depth ${d} and the ${k} filters`,
@@ -179,6 +184,12 @@ function layerUnit(l: Layer, input: Volume): Unit {
       return { out, ...addCounts(inner, { ...EMPTY, activations: out[0] * out[1] * out[2] }) }; // + the sum
     }
   }
+  const kinds = "conv, pool, globalAvgPool, fc, dropout, lrn, softmax, relu, inception, residual";
+  throw new RangeError(
+    `summarize: layer ${(l as { name?: string }).name ?? "?"} has the unknown kind ${
+      JSON.stringify((l as { kind?: unknown }).kind)
+    }; the kinds are ${kinds}`,
+  );
 }
 
 /**

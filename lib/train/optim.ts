@@ -22,6 +22,49 @@ export type OptimizerConfig =
     weightDecay?: number;
   };
 
+/** The names of the rules. */
+export const OPTIMIZERS = ["sgd", "momentum", "rmsprop", "adam"] as const;
+
+/**
+ * Throws unless `c` is a rule the kit knows with hyperparameters in range: lr > 0, weightDecay >= 0,
+ * momentum, decay, beta1 and beta2 in [0, 1), epsilon > 0 (all finite).
+ *
+ * @throws {RangeError} naming the option and its value, or the unknown rule and the known ones
+ * @example
+ * ```ts
+ * import { checkOptimizer } from "convkit/train/optim.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(() => checkOptimizer("f", { name: "sgd", lr: -1 }), /f: optimizer.lr must be a number > 0, got -1/);
+ * assert.throws(() => checkOptimizer("f", { name: "adamw", lr: 1 } as never), /unknown optimizer "adamw".*sgd, momentum/);
+ * ```
+ */
+export function checkOptimizer(where: string, c: OptimizerConfig): void {
+  if (!c || !OPTIMIZERS.includes(c.name)) {
+    throw new RangeError(
+      `${where}: unknown optimizer "${(c as { name?: unknown })?.name}"; the kit has ${
+        OPTIMIZERS.join(", ")
+      }`,
+    );
+  }
+  const o = c as Record<string, unknown>;
+  const ranges: [string, (v: number) => boolean, string][] = [
+    ["lr", (v) => v > 0, "> 0"],
+    ["weightDecay", (v) => v >= 0, ">= 0"],
+    ["momentum", (v) => v >= 0 && v < 1, "in [0, 1)"],
+    ["decay", (v) => v >= 0 && v < 1, "in [0, 1)"],
+    ["beta1", (v) => v >= 0 && v < 1, "in [0, 1)"],
+    ["beta2", (v) => v >= 0 && v < 1, "in [0, 1)"],
+    ["epsilon", (v) => v > 0, "> 0"],
+  ];
+  for (const [key, ok, text] of ranges) {
+    const v = o[key];
+    if (v === undefined && key !== "lr") continue;
+    if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) {
+      throw new RangeError(`${where}: optimizer.${key} must be a number ${text}, got ${v}`);
+    }
+  }
+}
+
 /** Per-parameter state of a rule (velocity, moments, step count). */
 export interface OptimizerState {
   v?: Float64Array;

@@ -8,9 +8,10 @@
 import { type ChannelStats, makeBatch } from "../data/batch.ts";
 import { Rng } from "../random.ts";
 import type { Tensor } from "../tensor.ts";
-import { LrSchedule, type OptimizerState, step } from "./optim.ts";
+import { checkOptimizer, LrSchedule, type OptimizerState, step } from "./optim.ts";
 import { type HistoryEntry, historyEntry } from "./history.ts";
-import type { BaseTrainOptions, Split } from "./trainer.ts";
+import { checkSplit, type Split } from "../data/split.ts";
+import type { BaseTrainOptions } from "./trainer.ts";
 
 /** Parameters by name (an interface such as ThreeLayerConvNetParams will do). */
 export type Params<P> = { [K in keyof P]: Tensor };
@@ -72,6 +73,15 @@ export async function trainTeaching<P extends Params<P>>(
   train: Split,
   opts: TeachingTrainOptions,
 ): Promise<{ history: HistoryEntry[]; best?: { epoch: number; valAcc: number } }> {
+  for (const [key, v] of [["epochs", opts.epochs], ["batchSize", opts.batchSize]] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`trainTeaching: ${key} must be a whole number >= 1, got ${v}`);
+    }
+  }
+  checkOptimizer("trainTeaching", opts.optimizer);
+  // the classes are the loss's business: here whole numbers >= 0, and a split that is not empty
+  checkSplit("trainTeaching", "train", train, Infinity);
+  if (opts.validation) checkSplit("trainTeaching", "validation", opts.validation, Infinity);
   const rng = new Rng(opts.seed);
   const ps = params as unknown as Record<string, Tensor>;
   const schedule = new LrSchedule(opts.optimizer.lr, opts.schedule);

@@ -14,16 +14,10 @@ import { fanIn } from "../init.ts";
 import { Rng } from "../random.ts";
 import { recoverEngine, tf } from "../tf/backend.ts";
 import { type HistoryEntry, historyEntry } from "./history.ts";
-import { LrSchedule, type OptimizerConfig, type Schedule } from "./optim.ts";
+import { checkOptimizer, LrSchedule, type OptimizerConfig, type Schedule } from "./optim.ts";
 
-/** A dataset split as bytes: NHWC images 0..255 and labels. */
-export interface Split {
-  images: Uint8Array;
-  labels: ArrayLike<number>;
-  n: number;
-  /** `[H, W, C]`. */
-  shape: readonly [number, number, number];
-}
+export { checkSplit, type Split } from "../data/split.ts";
+import { checkSplit, type Split } from "../data/split.ts";
 
 export type { HistoryEntry } from "./history.ts";
 
@@ -111,6 +105,7 @@ export function evaluate(
   split: Split,
   opts: { stats?: ChannelStats; batchSize?: number; flip?: boolean } = {},
 ): { accuracy: number; predictions: Int32Array } {
+  checkSplit("evaluate", "evaluated", split, (model.outputs[0].shape.at(-1) ?? 0) as number);
   recoverEngine();
   const bs = opts.batchSize ?? 256;
   const predictions = new Int32Array(split.n);
@@ -152,17 +147,15 @@ export async function trainTfjs(
   train: Split,
   opts: TrainOptions,
 ): Promise<{ history: HistoryEntry[]; best?: { epoch: number; valAcc: number } }> {
-  if (!(opts.batchSize >= 1) || !(opts.epochs >= 1)) {
-    throw new RangeError("trainTfjs: epochs and batchSize must be >= 1");
-  }
-  const classes = (model.outputs[0].shape.at(-1) ?? 0) as number;
-  for (let i = 0; i < train.n; i++) {
-    if (!(train.labels[i] >= 0 && train.labels[i] < classes)) {
-      throw new RangeError(
-        `trainTfjs: label ${train.labels[i]} of image ${i} is outside 0 .. ${classes - 1}`,
-      );
+  for (const [key, v] of [["epochs", opts.epochs], ["batchSize", opts.batchSize]] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`trainTfjs: ${key} must be a whole number >= 1, got ${v}`);
     }
   }
+  checkOptimizer("trainTfjs", opts.optimizer);
+  const classes = (model.outputs[0].shape.at(-1) ?? 0) as number;
+  checkSplit("trainTfjs", "train", train, classes);
+  if (opts.validation) checkSplit("trainTfjs", "validation", opts.validation, classes);
   // a training cell stopped by Interrupt leaves tfjs's gradient tape open: close it first
   if (recoverEngine()) {
     console.log("trainTfjs: closed what an interrupted computation left open in tfjs");

@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { checkSplit } from "convkit/data/split.ts";
+import { summarize } from "convkit/models/summary.ts";
+import { convUnit } from "convkit/models/summary.ts";
+import { windowOut } from "convkit/models/spec.ts";
+import { tfjsModel } from "convkit/models/tfjs.ts";
+import { checkOptimizer } from "convkit/train/optim.ts";
+import { evaluate, trainTfjs } from "convkit/train/trainer.ts";
+import { trainTeaching } from "convkit/train/teaching_trainer.ts";
+
+// Bad input at the public entries of training and model arithmetic: each row is one call that must be
+// refused, with the kit's error class and a message that names the argument and the value.
+
+const split = (labels: number[], n = labels.length) => ({
+  images: new Uint8Array(n * 4 * 4),
+  labels,
+  n,
+  shape: [4, 4, 1] as const,
+});
+const model = tfjsModel({
+  name: "tiny",
+  input: [4, 4, 1],
+  layers: [{ kind: "fc", name: "fc", units: 3 }, { kind: "softmax", name: "softmax" }],
+});
+const train = (opts: Record<string, unknown>, s = split([0, 1, 2, 1])) =>
+  trainTfjs(
+    model,
+    s,
+    { epochs: 1, batchSize: 2, optimizer: { name: "sgd", lr: 0.1 }, ...opts } as never,
+  );
+
+const cases: [string, () => unknown, RegExp][] = [
+  [
+    "trainTfjs label 1.5",
+    () => train({}, split([0, 1.5, 2, 1])),
+    /train label 1\.5 of image 1 is not a class/,
+  ],
+  [
+    "trainTfjs label 3 of 3 classes",
+    () => train({}, split([0, 3])),
+    /train label 3 of image 1 .* 0 \.\. 2/,
+  ],
+  [
+    "trainTfjs lr -1",
+    () => train({ optimizer: { name: "sgd", lr: -1 } }),
+    /optimizer\.lr must be a number > 0, got -1/,
+  ],
+  [
+    "trainTfjs lr NaN",
+    () => train({ optimizer: { name: "adam", lr: NaN } }),
+    /optimizer\.lr .* got NaN/,
+  ],
+  [
+    "trainTfjs momentum 1",
+    () => train({ optimizer: { name: "momentum", lr: 0.1, momentum: 1 } }),
+    /momentum must be a number in \[0, 1\)/,
+  ],
+  [
+    "trainTfjs unknown optimizer",
+    () => train({ optimizer: { name: "adamw", lr: 0.1 } }),
+    /unknown optimizer "adamw"; the kit has sgd, momentum, rmsprop, adam/,
+  ],
+  ["trainTfjs empty set", () => train({}, split([], 0)), /the train split is empty \(n = 0\)/],
+  [
+    "trainTfjs epochs 1.5",
+    () => train({ epochs: 1.5 }),
+    /epochs must be a whole number >= 1, got 1\.5/,
+  ],
+  [
+    "trainTfjs batchSize 0",
+    () => train({ batchSize: 0 }),
+    /batchSize must be a whole number >= 1, got 0/,
+  ],
+  ["trainTfjs bad validation", () => train({ validation: split([7]) }), /validation label 7/],
+  [
+    "trainTfjs images of another size",
+    () => train({}, { ...split([0, 1]), images: new Uint8Array(5) }),
+    /5 image bytes, expected n \* H \* W \* C/,
+  ],
+  [
+    "evaluate labels outside the classes",
+    () => evaluate(model, split([0, 9])),
+    /evaluated label 9 of image 1/,
+  ],
+  [
+    "trainTeaching lr 0",
+    () =>
+      trainTeaching(
+        {},
+        () => ({ loss: 0, grads: {} }) as never,
+        split([0]),
+        { epochs: 1, batchSize: 1, optimizer: { name: "sgd", lr: 0 } } as never,
+      ),
+    /trainTeaching: optimizer\.lr must be a number > 0, got 0/,
+  ],
+  [
+    "trainTeaching negative label",
+    () =>
+      trainTeaching(
+        {},
+        () => ({ loss: 0, grads: {} }) as never,
+        split([-1]),
+        { epochs: 1, batchSize: 1, optimizer: { name: "sgd", lr: 1 } } as never,
+      ),
+    /train label -1/,
+  ],
+  [
+    "checkSplit labels shorter than n",
+    () => checkSplit("f", "train", { ...split([0]), n: 2, images: new Uint8Array(32) }, 3),
+    /1 labels for 2 images/,
+  ],
+  [
+    "checkOptimizer epsilon 0",
+    () => checkOptimizer("f", { name: "adam", lr: 1, epsilon: 0 }),
+    /optimizer\.epsilon must be a number > 0, got 0/,
+  ],
+  [
+    "convUnit -5 filters",
+    () => convUnit("conv", [8, 8, 3], -5, 3, 3, 1, 1),
+    /conv: filters must be a whole number >= 1, got -5/,
+  ],
+  [
+    "convUnit 2.5 groups",
+    () => convUnit("conv", [8, 8, 4], 4, 3, 3, 1, 1, { groups: 2.5 }),
+    /groups must be a whole number >= 1, got 2\.5/,
+  ],
+  [
+    "windowOut stride 0",
+    () => windowOut(8, 3, 0, 0, false, "pool"),
+    /pool: stride size must be a whole number >= 1, got 0/,
+  ],
+  [
+    "windowOut pad -1",
+    () => windowOut(8, 3, 1, -1, false, "pool"),
+    /pad must be a whole number >= 0 or "same", got -1/,
+  ],
+  [
+    "summarize unknown layer kind",
+    () =>
+      summarize({
+        name: "x",
+        input: [8, 8, 3],
+        layers: [{ kind: "attention", name: "att" } as never],
+      }),
+    /layer att has the unknown kind "attention"; the kinds are conv, pool/,
+  ],
+];
+
+for (const [name, call, message] of cases) {
+  Deno.test(`bad input is refused: ${name}`, async () => {
+    await assert.rejects(async () => await call(), (e: Error) => {
+      assert.ok(e instanceof RangeError, `${e.name}: ${e.message}`);
+      assert.match(e.message, message);
+      return true;
+    });
+  });
+}
+
+Deno.test("the table of refused inputs covers training, evaluation and the model arithmetic", () => {
+  assert.ok(cases.length >= 20, String(cases.length));
+});
