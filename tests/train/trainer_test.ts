@@ -98,7 +98,7 @@ Deno.test("trainTfjs() refuses labels outside the model's classes", async () => 
         optimizer: { name: "sgd", lr: 0.1 },
         seed: 1,
       }),
-    /label 7 of image 3 is outside 0 \.\. 2/,
+    /label 7 of image 3 is not a class of the model \(whole numbers 0 \.\. 2\)/,
   );
   model.dispose();
 });
