@@ -1,7 +1,12 @@
 /**
  * Saving and loading tfjs models in Deno, in tfjs's standard format (`model.json` with the topology and a
- * weights manifest, plus `weights.bin`), which tfjs has no file handler for in Deno. Saving writes a
- * temporary folder and renames it into place, so an interrupted save never leaves half a checkpoint.
+ * weights manifest, plus one weights file), which tfjs has no file handler for in Deno.
+ *
+ * A checkpoint lives beside whatever else is in its folder and touches nothing else there: the weights go
+ * to a file named by their content (`weights-<hash>.bin`), then `model.json` is replaced by a rename (the
+ * moment the new checkpoint exists), then the weights file the old `model.json` named is removed. A save
+ * stopped at any point leaves the old checkpoint or the new one, whole. Loading reads only plain file
+ * names inside the folder and refuses weights whose size does not match the manifest.
  *
  * @module
  */
@@ -19,28 +24,60 @@ function concat(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
   return out;
 }
 
-/** A tfjs IOHandler over a folder: `model.json` and `weights.bin`. */
+/** Thrown for a checkpoint that cannot be trusted: a manifest naming files outside its folder, weights of the wrong size. */
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CheckpointError";
+  }
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The weights files a `model.json` names, when it is a convkit checkpoint (else none). */
+async function ownWeights(dir: string): Promise<string[]> {
+  try {
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
+    if (json.convertedBy !== "convkit") return [];
+    return (json.weightsManifest ?? []).flatMap((g: { paths: string[] }) => g.paths)
+      .filter((p: string) => /^weights(-[0-9a-f]+)?\.bin$/.test(p));
+  } catch {
+    return [];
+  }
+}
+
+/** A tfjs IOHandler over a folder: `model.json` and its weights file, beside anything else there. */
 export function folderHandler(dir: string): tf.io.IOHandler {
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
-      const tmp = `${dir}.tmp-${Deno.pid}`;
-      await Deno.remove(tmp, { recursive: true }).catch(() => {});
-      await Deno.mkdir(tmp, { recursive: true });
+      await Deno.mkdir(dir, { recursive: true });
       const weights = concat(
         (artifacts.weightData ?? new ArrayBuffer(0)) as ArrayBuffer | ArrayBuffer[],
       );
+      const name = `weights-${(await sha256Hex(weights)).slice(0, 16)}.bin`;
       const json = {
         modelTopology: artifacts.modelTopology,
         format: artifacts.format ?? "layers-model",
         generatedBy: artifacts.generatedBy,
         convertedBy: "convkit",
-        weightsManifest: [{ paths: ["weights.bin"], weights: artifacts.weightSpecs ?? [] }],
+        weightsManifest: [{ paths: [name], weights: artifacts.weightSpecs ?? [] }],
         ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
       };
-      await Deno.writeFile(`${tmp}/weights.bin`, weights);
-      await Deno.writeTextFile(`${tmp}/model.json`, JSON.stringify(json));
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-      await Deno.rename(tmp, dir);
+      const before = await ownWeights(dir);
+      const tmpWeights = `${dir}/${name}.tmp-${Deno.pid}`,
+        tmpJson = `${dir}/model.json.tmp-${Deno.pid}`;
+      await Deno.writeFile(tmpWeights, weights);
+      await Deno.rename(tmpWeights, `${dir}/${name}`);
+      await Deno.writeTextFile(tmpJson, JSON.stringify(json));
+      await Deno.rename(tmpJson, `${dir}/model.json`); // the new checkpoint exists from here on
+      for (const old of before) {
+        if (old !== name) await Deno.remove(`${dir}/${old}`).catch(() => {});
+      }
       return {
         modelArtifactsInfo: {
           dateSaved: new Date(),
@@ -55,32 +92,59 @@ export function folderHandler(dir: string): tf.io.IOHandler {
         paths: string[];
         weights: tf.io.WeightsManifestEntry[];
       }[];
-      const buffers = await Promise.all(
-        manifest.flatMap((g) => g.paths.map((p) => Deno.readFile(`${dir}/${p}`))),
-      );
+      const paths = manifest.flatMap((g) => g.paths);
+      for (const p of paths) {
+        if (typeof p !== "string" || !/^[A-Za-z0-9._-]+$/.test(p) || p.startsWith(".")) {
+          throw new CheckpointError(
+            `${dir}/model.json names the weights file ${
+              JSON.stringify(p)
+            }: only a plain file name in its own folder is read`,
+          );
+        }
+      }
+      const buffers = await Promise.all(paths.map((p) => Deno.readFile(`${dir}/${p}`)));
       const weightData = concat(
         buffers.map((b) =>
           b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
         ),
       );
+      const specs = manifest.flatMap((g) => g.weights);
+      const expected = specs.reduce(
+        (a, w) => a + w.shape.reduce((x, y) => x * y, 1) * (DTYPE_BYTES[w.dtype] ?? NaN),
+        0,
+      );
+      if (weightData.byteLength !== expected) {
+        throw new CheckpointError(
+          `${dir}: the weights hold ${weightData.byteLength} bytes, but model.json describes ${expected} ` +
+            `(${specs.length} tensors): the weights are of another model, or cut short`,
+        );
+      }
       return {
         modelTopology: json.modelTopology,
         format: json.format,
         generatedBy: json.generatedBy,
         convertedBy: json.convertedBy,
-        weightSpecs: manifest.flatMap((g) => g.weights),
+        weightSpecs: specs,
         weightData: weightData.buffer as ArrayBuffer,
       };
     },
   };
 }
 
-/** Saves a model to a folder (replacing what was there, atomically). */
+/**
+ * Saves a model to a folder as `model.json` and `weights-<hash>.bin`, replacing the checkpoint there (if
+ * any) atomically and leaving every other file alone.
+ */
 export async function saveModel(model: tfl.LayersModel, dir: string): Promise<void> {
   await model.save(folderHandler(dir));
 }
 
-/** Loads a model saved by `saveModel` (or any tfjs layers model folder with one weights file group). */
+/**
+ * Loads a model saved by `saveModel` (or any tfjs layers model folder).
+ *
+ * @throws {CheckpointError} when model.json names files outside its folder, or the weights' size does
+ *   not match what it describes
+ */
 export async function loadModel(dir: string): Promise<tfl.LayersModel> {
   return await tfl.loadLayersModel(folderHandler(dir));
 }
