@@ -9,8 +9,18 @@
 import { CIFAR10_SOURCE, installCifar10 } from "../lib/data/cifar10.ts";
 import { Progress } from "../lib/plot/live.ts";
 
+const usage = "usage: deno task data cifar10 [--from PATH]";
 const [dataset, ...rest] = Deno.args;
 const fromIdx = rest.indexOf("--from");
+if (fromIdx >= 0 && (!rest[fromIdx + 1] || rest[fromIdx + 1].startsWith("--"))) {
+  console.error(`data: --from needs the path of the archive (nothing was downloaded)\n${usage}`);
+  Deno.exit(2);
+}
+const unknown = rest.filter((a, i) => a.startsWith("--") && a !== "--from" && i !== fromIdx + 1);
+if (unknown.length) {
+  console.error(`data: unknown option ${unknown.join(", ")}\n${usage}`);
+  Deno.exit(2);
+}
 const from = fromIdx >= 0 ? rest[fromIdx + 1] : Deno.env.get("CONVKIT_CIFAR10_ARCHIVE");
 if (dataset !== "cifar10") {
   console.error(

@@ -117,6 +117,11 @@ export function decodeCifar10(bytes: Uint8Array, limit = Infinity): LabelledImag
   return { x: { data: x, shape: [n, 32, 32, 3] }, y };
 }
 
+/** What a CIFAR-10 member may hold: a batch file its 10,000 records, anything else 64 KiB. */
+function cifar10MemberBytes(name: string): number {
+  return name.endsWith(".bin") ? 10_000 * RECORD : 64 * 1024;
+}
+
 /** Reads the first `limit` images of one batch file (e.g. `test_batch.bin`) from a `.tar.gz` archive. */
 export async function readCifar10Batch(
   archive: string,
@@ -127,6 +132,7 @@ export async function readCifar10Batch(
   const members = await readTarMembers(
     file.readable,
     (name) => isMember(name, batch),
+    { maxBytes: cifar10MemberBytes },
   );
   const bytes = [...members.values()][0];
   if (!bytes) throw new Error(`readCifar10Batch: ${archive} has no ${batch}`);
@@ -152,6 +158,7 @@ export async function checkCifar10Archive(path: string): Promise<Cifar10Check> {
     members = await readTarMembers(
       file.readable,
       (n) => wanted.some((w) => isMember(n, w)),
+      { maxBytes: cifar10MemberBytes },
     );
   } catch (e) {
     return { ok: false, problems: [`not a readable .tar.gz: ${(e as Error).message}`] };
@@ -261,6 +268,7 @@ export async function loadCifar10(
   const members = await readTarMembers(
     file.readable,
     (n) => names.some((w) => isMember(n, w)),
+    { maxBytes: cifar10MemberBytes },
   );
   const parts = names.map((w) => [...members].find(([k]) => isMember(k, w))?.[1]);
   if (parts.some((p) => !p)) {

@@ -33,33 +33,91 @@ async function tmpPath(dest: string): Promise<string> {
   return `${dest}.part-${Deno.pid}`;
 }
 
-/** Streams `body` to a temporary file next to `dest`, hashing it; returns the temporary path, size and hash. */
+/** Seconds a download may wait for the server's first answer, and between two pieces of data. */
+export const CONNECT_TIMEOUT_S = 30, IDLE_TIMEOUT_S = 60;
+
+/** Temporary files left next to `dest` by a process that is gone (killed, or stopped by Interrupt). */
+async function removeStaleParts(dest: string) {
+  const dir = dest.slice(0, dest.lastIndexOf("/")) || ".",
+    base = dest.slice(dest.lastIndexOf("/") + 1);
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const pid = e.name.startsWith(`${base}.part-`) ? Number(e.name.slice(base.length + 6)) : NaN;
+      if (!Number.isInteger(pid) || pid === Deno.pid) continue;
+      let alive = false;
+      try {
+        Deno.statSync(`/proc/${pid}`);
+        alive = true;
+      } catch { /* gone */ }
+      if (!alive) await Deno.remove(`${dir}/${e.name}`).catch(() => {});
+    }
+  } catch { /* no folder yet */ }
+}
+
+/**
+ * Streams `body` to a temporary file next to `dest`, hashing it; returns the temporary path, size and
+ * hash. Stops at `maxBytes` (the pinned size: a server sending more is wrong), and when no data arrives
+ * for `IDLE_TIMEOUT_S`. The temporary file is removed on every failure, and on SIGINT/SIGTERM.
+ */
 async function streamToTemp(
   body: ReadableStream<Uint8Array>,
   dest: string,
   total: number | undefined,
   onProgress?: ProgressFn,
+  maxBytes = Infinity,
+  idleTimeoutS = IDLE_TIMEOUT_S,
 ): Promise<{ tmp: string; bytes: number; sha256: string }> {
+  await removeStaleParts(dest);
   const tmp = await tmpPath(dest);
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   const writer = file.writable.getWriter();
   const hash = createHash("sha256");
+  const onSignal = () => {
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* gone */ }
+    Deno.exit(130);
+  };
+  const signals = (["SIGINT", "SIGTERM"] as const).filter((sig) => {
+    try {
+      Deno.addSignalListener(sig, onSignal);
+      return true;
+    } catch {
+      return false; // not on this platform
+    }
+  });
+  const reader = body.getReader();
   let bytes = 0;
   try {
-    for await (const chunk of body) {
-      hash.update(chunk);
-      await writer.write(chunk);
-      bytes += chunk.length;
+    while (true) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no data for ${idleTimeoutS} s`)),
+          idleTimeoutS * 1000,
+        );
+      });
+      const r = await Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
+      if (r.done) break;
+      if (bytes + r.value.length > maxBytes) {
+        throw new Error(`the server sent more than the ${maxBytes} bytes expected`);
+      }
+      hash.update(r.value);
+      await writer.write(r.value);
+      bytes += r.value.length;
       onProgress?.(bytes, total);
     }
     await writer.close();
   } catch (e) {
+    await reader.cancel().catch(() => {});
     await writer.abort().catch(() => {});
     await Deno.remove(tmp).catch(() => {});
     throw new DownloadError(
       `the transfer broke off after ${bytes} bytes (${(e as Error).message}); nothing was written`,
       "network",
     );
+  } finally {
+    for (const sig of signals) Deno.removeSignalListener(sig, onSignal);
   }
   return { tmp, bytes, sha256: hash.digest("hex") };
 }
@@ -96,11 +154,30 @@ async function finish(
 export async function downloadVerified(
   src: VerifiedSource,
   dest: string,
-  opts: { onProgress?: ProgressFn; signal?: AbortSignal } = {},
+  opts: {
+    onProgress?: ProgressFn;
+    signal?: AbortSignal;
+    /** Seconds to wait for the answer (default `CONNECT_TIMEOUT_S`) and between data (`IDLE_TIMEOUT_S`). */
+    connectTimeoutS?: number;
+    idleTimeoutS?: number;
+  } = {},
 ): Promise<void> {
+  const connectS = opts.connectTimeoutS ?? CONNECT_TIMEOUT_S;
   let res: Response;
   try {
-    res = await fetch(src.url, { signal: opts.signal });
+    // the connect timeout covers the answer's headers only; the body has its idle timeout
+    const connect = new AbortController();
+    const timer = setTimeout(
+      () => connect.abort(new Error(`no answer within ${connectS} s`)),
+      connectS * 1000,
+    );
+    try {
+      res = await fetch(src.url, {
+        signal: opts.signal ? AbortSignal.any([opts.signal, connect.signal]) : connect.signal,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
   } catch (e) {
     throw new DownloadError(
       `could not reach ${src.url}: ${(e as Error).message}; nothing was written`,
@@ -116,7 +193,14 @@ export async function downloadVerified(
   }
   const length = Number(res.headers.get("content-length") ?? NaN);
   const total = Number.isFinite(length) ? length : src.size;
-  const got = await streamToTemp(res.body, dest, total, opts.onProgress);
+  const got = await streamToTemp(
+    res.body,
+    dest,
+    total,
+    opts.onProgress,
+    src.size ?? Infinity,
+    opts.idleTimeoutS,
+  );
   if (Number.isFinite(length) && got.bytes !== length) {
     await Deno.remove(got.tmp).catch(() => {});
     throw new DownloadError(

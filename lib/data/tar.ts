@@ -4,11 +4,18 @@
  * @module
  */
 
-/** Calls `want(name)` for each file in the archive and returns the contents of those it accepts. */
+/**
+ * Calls `want(name)` for each file in the archive and returns the contents of those it accepts.
+ * `maxBytes(name)` bounds what a wanted member may claim in its header (default 512 MiB): a larger claim
+ * is refused before a byte of it is buffered, so a small archive cannot make the reader hold gigabytes.
+ *
+ * @throws {RangeError} for a member whose header claims more than its bound, or an unreadable size
+ * @throws {Error} for a truncated archive
+ */
 export async function readTarMembers(
   stream: ReadableStream<Uint8Array>,
   want: (name: string) => boolean,
-  opts: { gzip?: boolean } = {},
+  opts: { gzip?: boolean; maxBytes?: (name: string) => number } = {},
 ): Promise<Map<string, Uint8Array>> {
   const gunzip = new DecompressionStream("gzip") as unknown as TransformStream<
     Uint8Array,
@@ -45,8 +52,17 @@ export async function readTarMembers(
     const type = String.fromCharCode(header[156]);
     const padded = Math.ceil(size / 512) * 512;
     buf = buf.subarray(512);
+    if (!Number.isInteger(size) || size < 0) {
+      throw new RangeError(`tar: ${name} has no readable size`);
+    }
     const keep = (type === "0" || type === "\0") && want(name);
     if (keep) {
+      const max = opts.maxBytes?.(name) ?? 512 * 2 ** 20;
+      if (size > max) {
+        throw new RangeError(
+          `tar: ${name} claims ${size} bytes, more than the ${max} it may hold: not read`,
+        );
+      }
       if (!(await need(size))) {
         throw new Error(`tar: ${name} is truncated (${buf.length} of ${size} bytes)`);
       }

@@ -111,3 +111,113 @@ Deno.test("downloadVerified() reports an unreachable server as a network error",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("downloadVerified() stops at the pinned size when a server sends more, leaving nothing", async () => {
+  // no Content-Length: 300 MB would follow; the pinned size is 200,000 bytes
+  const s = serve(() =>
+    new Response(
+      new ReadableStream({
+        pull(c) {
+          c.enqueue(new Uint8Array(65_536));
+        },
+      }),
+    )
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    let most = 0;
+    await assert.rejects(
+      () =>
+        downloadVerified({ url: `${s.url}/x`, sha256: sha, size: payload.length }, `${dir}/f.bin`, {
+          onProgress: (b) => most = Math.max(most, b),
+        }),
+      /more than the 200000 bytes expected/,
+    );
+    assert.ok(most <= payload.length, `${most} bytes were written`);
+    assert.deepEqual(leftovers(dir), []);
+  } finally {
+    await s.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("downloadVerified() gives up on a server that sends a header and then nothing", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  let conn: Deno.Conn | undefined;
+  const serving = (async () => {
+    conn = await listener.accept();
+    await conn.read(new Uint8Array(4096));
+    await conn.write(
+      new TextEncoder().encode(`HTTP/1.1 200 OK\r\nContent-Length: ${payload.length}\r\n\r\n`),
+    );
+    await conn.write(payload.subarray(0, 1000)); // then silence
+  })();
+  const dir = await Deno.makeTempDir();
+  try {
+    const t0 = performance.now();
+    await assert.rejects(
+      () =>
+        downloadVerified(
+          { url: `http://127.0.0.1:${port}/x`, sha256: sha, size: payload.length },
+          `${dir}/f.bin`,
+          { idleTimeoutS: 1 },
+        ),
+      /no data for 1 s/,
+    );
+    assert.ok(performance.now() - t0 < 10_000);
+    assert.deepEqual(leftovers(dir), []);
+  } finally {
+    await serving;
+    conn?.close();
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("downloadVerified() removes the .part file a killed download left", async () => {
+  const s = serve(() => new Response(payload));
+  const dir = await Deno.makeTempDir();
+  try {
+    Deno.writeTextFileSync(`${dir}/f.bin.part-999999999`, "left by a process that is gone");
+    await downloadVerified(
+      { url: `${s.url}/ok`, sha256: sha, size: payload.length },
+      `${dir}/f.bin`,
+    );
+    assert.deepEqual(leftovers(dir), ["f.bin"]);
+  } finally {
+    await s.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readTarMembers() refuses a member that claims 1 GiB before buffering any of it", async () => {
+  const header = new Uint8Array(512);
+  const put = (s: string, at: number) => header.set(new TextEncoder().encode(s), at);
+  put("cifar-10-batches-bin/data_batch_1.bin", 0);
+  put((2 ** 30).toString(8).padStart(11, "0") + "\0", 124); // 1 GiB, in octal
+  header[156] = "0".charCodeAt(0);
+  const body = new Blob([header, new Uint8Array(1024)]).stream();
+  const { readTarMembers } = await import("convkit/data/tar.ts");
+  await assert.rejects(
+    () => readTarMembers(body, () => true, { gzip: false, maxBytes: () => 30_730_000 }),
+    /claims 1073741824 bytes, more than the 30730000 it may hold/,
+  );
+});
+
+Deno.test("deno task data cifar10 --from with the path forgotten stops with a message, downloading nothing", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../../tools/data.ts", import.meta.url).pathname,
+      "cifar10",
+      "--from",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    env: { CONVKIT_DATA: await Deno.makeTempDir() },
+  }).output();
+  assert.equal(out.code, 2);
+  assert.match(new TextDecoder().decode(out.stderr), /--from needs the path of the archive/);
+});
