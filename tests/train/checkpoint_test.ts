@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { tfjsModel } from "convkit/models/tfjs.ts";
-import { setBackend, tf } from "convkit/tf/backend.ts";
+import { setBackend } from "convkit/tf/backend.ts";
 import { CheckpointError, loadModel, saveModel } from "convkit/train/checkpoint.ts";
 import { seedWeights } from "convkit/train/trainer.ts";
 
