@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { checkSplit } from "convkit/data/split.ts";
 import { summarize } from "convkit/models/summary.ts";
 import { convUnit } from "convkit/models/summary.ts";
+import { convLayerCounts } from "convkit/models/counts.ts";
 import { windowOut } from "convkit/models/spec.ts";
 import { tfjsModel } from "convkit/models/tfjs.ts";
 import { checkOptimizer } from "convkit/train/optim.ts";

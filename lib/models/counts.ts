@@ -36,6 +36,19 @@ export function convLayerCounts(
 ): Unit {
   const [h, w, d] = input;
   const groups = opts.groups ?? 1;
+  for (
+    const [name, v] of [["filters", k], ["input depth", d], ["groups", groups], [
+      "filter height",
+      fh,
+    ], [
+      "filter width",
+      fw,
+    ], ["stride", stride]] as const
+  ) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`${where}: ${name} must be a whole number >= 1, got ${v}`);
+    }
+  }
   if (d % groups !== 0 || k % groups !== 0) {
     throw new RangeError(
       `${where}: ${groups} groups must divide the input depth ${d} and the ${k} filters`,

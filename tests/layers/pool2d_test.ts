@@ -103,3 +103,17 @@ Deno.test("maxPool2dForward() propagates NaN as PyTorch does, and its gradient g
     0,
   ]);
 });
+
+Deno.test("a NaN the layers make (0 * Infinity in a conv) reaches the loss through ReLU, max pooling and softmax", async () => {
+  const { conv2dForward } = await import("convkit/layers/conv2d.ts");
+  const { softmaxLoss } = await import("convkit/layers/softmax.ts");
+  const x = { data: Float64Array.from([Infinity, 1, 1, 1]), shape: [1, 2, 2, 1] };
+  const w = { data: Float64Array.from([0]), shape: [1, 1, 1, 1] }; // 0 * Infinity = NaN
+  const conv = conv2dForward(x, w, tensor([0], [1]), { stride: 1, pad: 0 }).out;
+  assert.ok(Number.isNaN(conv.data[0]));
+  const relu = reluForward(conv).out;
+  const pooled = maxPool2dForward(relu, { size: 2, stride: 2 }).out;
+  assert.ok(Number.isNaN(pooled.data[0]), "the pool hid the NaN");
+  const scores = { data: Float64Array.from([pooled.data[0], 0]), shape: [1, 2] };
+  assert.ok(Number.isNaN(softmaxLoss(scores, Int32Array.from([0])).loss));
+});
