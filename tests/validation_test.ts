@@ -126,6 +126,16 @@ const cases: [string, () => unknown, RegExp][] = [
     /groups must be a whole number >= 1, got 2\.5/,
   ],
   [
+    "convLayerCounts -5 filters",
+    () => convLayerCounts("conv", [8, 8, 3], -5, 3, 3, 1, 1),
+    /conv: filters must be a whole number >= 1, got -5/,
+  ],
+  [
+    "convLayerCounts stride 0",
+    () => convLayerCounts("conv", [8, 8, 3], 4, 3, 3, 0, 1),
+    /conv: stride must be a whole number >= 1, got 0/,
+  ],
+  [
     "windowOut stride 0",
     () => windowOut(8, 3, 0, 0, false, "pool"),
     /pool: stride size must be a whole number >= 1, got 0/,
