@@ -53,9 +53,15 @@ export async function barChart(
   opts: ChartOptions & { color?: string; sort?: boolean; logScale?: boolean } = {},
 ): Promise<Figure> {
   const title = opts.title ?? `${y} by ${x}`;
+  // each bar as wide as its longest label (about 7 px a character at the axis' font), up to 700 px in
+  // all; where the labels would still touch, they are turned
+  const longest = Math.max(1, ...rows.map((r) => String(r[x] ?? "").length));
+  const width = opts.width ??
+    Math.max(200, Math.min(700, rows.length * Math.max(28, longest * 7 + 8)));
+  const turn = (width / Math.max(1, rows.length)) < longest * 7 + 4;
   return await vegaLite({
     title,
-    width: opts.width ?? Math.max(200, Math.min(700, rows.length * 28)),
+    width,
     height: opts.height ?? 220,
     data: { values: rows },
     mark: { type: "bar", tooltip: true },
@@ -64,16 +70,22 @@ export async function barChart(
         field: x,
         type: "nominal",
         sort: opts.sort ? "-y" : null,
-        axis: { labelAngle: rows.length > 8 ? -45 : 0 },
+        axis: { labelAngle: turn ? -45 : 0, labelLimit: 0 },
       },
-      y: { field: y, type: "quantitative", scale: opts.logScale ? { type: "log" } : {} },
+      y: {
+        field: y,
+        type: "quantitative",
+        scale: opts.logScale ? { type: "log" } : {},
+        ...(opts.logScale ? { title: `${y} (log scale)` } : {}),
+      },
       ...(opts.color ? { color: { field: opts.color, type: "nominal" } } : {}),
     },
   }, title);
 }
 
 /**
- * Line chart of one or more series: `series` maps a name to its y values (x = 0, 1, 2, ... or `x`).
+ * Line chart of one or more series: `series` maps a name to its y values (x = 1, 2, 3, ... as epochs
+ * and steps are numbered, or `x`); whole-number x values get whole-number ticks.
  *
  * @example
  * ```ts
@@ -87,9 +99,11 @@ export async function lineChart(
   series: Record<string, readonly number[]>,
   opts: ChartOptions & { x?: readonly number[]; xTitle?: string; yTitle?: string } = {},
 ): Promise<Figure> {
+  // without x, points are numbered from 1, as epochs and steps are in the tables beside the chart
   const values = Object.entries(series).flatMap(([name, ys]) =>
-    ys.map((y, i) => ({ series: name, x: opts.x?.[i] ?? i, y }))
+    ys.map((y, i) => ({ series: name, x: opts.x?.[i] ?? i + 1, y }))
   );
+  const whole = values.every((v) => Number.isInteger(v.x));
   const title = opts.title ?? Object.keys(series).join(", ");
   return await vegaLite({
     title,
@@ -98,7 +112,12 @@ export async function lineChart(
     data: { values },
     mark: { type: "line", point: values.length <= 60, tooltip: true },
     encoding: {
-      x: { field: "x", type: "quantitative", title: opts.xTitle ?? "step" },
+      x: {
+        field: "x",
+        type: "quantitative",
+        title: opts.xTitle ?? "step",
+        ...(whole ? { axis: { tickMinStep: 1, format: "d" } } : {}),
+      },
       y: {
         field: "y",
         type: "quantitative",

@@ -85,7 +85,12 @@ export async function volumeFlow(
     }
     x = next;
   });
-  const width = x - gap + 24, height = boxTop + maxFace + 44;
+  const width = Math.max(x - gap + 24, 280), height = boxTop + maxFace + 58;
+  // the drawing compresses sizes (log scale): say so, since 224 and 112 look alike
+  parts.push(
+    `<text x="${width - 6}" y="${height - 6}" font-size="10" fill="#555" text-anchor="end">` +
+      "sizes drawn on a log scale: the numbers are exact</text>",
+  );
   if (opts.title) {
     parts.unshift(
       `<text x="${width / 2}" y="18" font-size="14" font-weight="bold" text-anchor="middle">${

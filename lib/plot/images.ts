@@ -99,7 +99,11 @@ export async function imageGrid(
   const labelW = Math.max(0, ...tiles.map((t) => (t.label?.length ?? 0) * 6));
   const cellW = Math.max(tw * scale, labelW, hasLabels ? 40 : 0) + gap,
     cellH = th * scale + labelH + gap;
-  const width = cols * cellW + gap, height = titleH + rows * cellH + gap;
+  // wide enough for the title too (about 8 px a character at 14 bold): a title is never clipped
+  const titleW = opts.title ? opts.title.length * 8 + 2 * gap : 0;
+  const gridW = cols * cellW + gap, width = Math.max(gridW, titleW);
+  const height = titleH + rows * cellH + gap;
+  const left = (width - gridW) / 2;
   const parts: string[] = [];
   if (opts.title) {
     parts.push(
@@ -110,7 +114,7 @@ export async function imageGrid(
   }
   for (let i = 0; i < tiles.length; i++) {
     const t = tiles[i];
-    const x = gap + (i % cols) * cellW + (cellW - gap - t.width * scale) / 2;
+    const x = left + gap + (i % cols) * cellW + (cellW - gap - t.width * scale) / 2;
     const y = titleH + gap + Math.floor(i / cols) * cellH;
     const png = await encodePng(upscale(t, scale), t.width * scale, t.height * scale);
     parts.push(
@@ -134,8 +138,9 @@ export async function imageGrid(
 
 /**
  * Filters `[F, F, C, K]` as images. With C = 3 each filter is one colour patch (scaled to its own
- * minimum and maximum, as the lecture shows AlexNet's first layer); otherwise each row is one filter and
- * each column one input channel (at most `maxChannels`), in grey.
+ * minimum and maximum, as the lecture shows AlexNet's first layer); with C = 1 one grey tile per filter,
+ * in a grid; otherwise each row is one filter and each column one input channel (at most
+ * `maxChannels`), in grey.
  *
  * @see ../../notebooks/06_neuron_view.ipynb
  */
@@ -159,6 +164,18 @@ export async function filterGrid(
       (_, f) => tile(pick(f, [0, 1, 2]), fh, fw, 3, undefined, `${f}`),
     );
     return await imageGrid(tiles, { ...opts, title });
+  }
+  if (c === 1) {
+    // one channel: each filter a grey tile, laid out as a grid (not one long column)
+    const tiles = Array.from(
+      { length: k },
+      (_, f) => tile(pick(f, [0]), fh, fw, 1, undefined, `${f}`),
+    );
+    return await imageGrid(tiles, {
+      cols: Math.min(k, Math.ceil(Math.sqrt(k * 1.5))),
+      ...opts,
+      title,
+    });
   }
   const shown = Math.min(c, opts.maxChannels ?? 8);
   const tiles: ImageTile[] = [];

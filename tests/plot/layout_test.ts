@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { barChart, lineChart } from "convkit/plot/charts.ts";
+import { volumeFlow } from "convkit/plot/diagrams.ts";
+import { filterGrid, imageGrid, tile } from "convkit/plot/images.ts";
+import { randn, Rng } from "convkit/random.ts";
+
+// Figures at awkward sizes: titles never clipped, grids laid out for any filter count and depth, bar
+// labels with room or turned, epochs numbered as tables number them, compressed scales said.
+
+const rng = new Rng(14);
+
+Deno.test("imageGrid() is wide enough for its title, even over one tiny image", async () => {
+  const title = "six 5x5 filters of the first layer, after training";
+  const fig = await imageGrid([tile([0, 1, 1, 0], 2, 2, 1)], { title, scale: 4 });
+  assert.ok(
+    fig.size.width >= title.length * 8,
+    `${fig.size.width} px for ${title.length} characters`,
+  );
+});
+
+Deno.test("filterGrid() lays out single-channel filters as a grid, not a strip", async () => {
+  for (const k of [1, 6, 16, 20]) {
+    const fig = await filterGrid(randn([5, 5, 1, k], rng), { title: "C1" });
+    const ratio = fig.size.width / fig.size.height;
+    assert.ok(ratio > 0.4 && ratio < 6, `k=${k}: ${fig.size.width}x${fig.size.height}`);
+  }
+  const deep = await filterGrid(randn([3, 3, 16, 4], rng)); // one row per filter, 8 channels shown
+  assert.ok(deep.size.width > deep.size.height);
+});
+
+Deno.test("barChart() gives every category label its room, or turns the labels", async () => {
+  const names = ["ResNet-18", "ResNet-34", "ResNet-50", "ResNet-101", "ResNet-152", "VGG-16"];
+  for (const n of [2, 6, 12, 30]) {
+    const rows = Array.from(
+      { length: n },
+      (_, i) => ({ model: `${names[i % 6]}-${i}`, params: i + 1 }),
+    );
+    const spec = (await barChart(rows, "model", "params")).vegaLite!;
+    const longest = Math.max(...rows.map((r) => r.model.length));
+    const perBar = spec.width / n;
+    const angle = spec.encoding.x.axis.labelAngle;
+    assert.ok(perBar >= longest * 7 || angle !== 0, `n=${n}: ${perBar} px a bar, angle ${angle}`);
+  }
+  const log = (await barChart([{ a: "x", b: 10 }], "a", "b", { logScale: true })).vegaLite!;
+  assert.match(log.encoding.y.title, /log scale/);
+});
+
+Deno.test("lineChart() numbers points from 1, with whole-number ticks, as the epoch tables do", async () => {
+  const spec = (await lineChart({ "train accuracy": [0.5, 0.7, 0.8] }, { xTitle: "epoch" }))
+    .vegaLite!;
+  assert.deepEqual(spec.data.values.map((v: { x: number }) => v.x), [1, 2, 3]);
+  assert.equal(spec.encoding.x.axis.tickMinStep, 1);
+});
+
+Deno.test("volumeFlow() leaves room for its note that sizes are drawn on a log scale", async () => {
+  const fig = await volumeFlow([{ h: 224, w: 224, d: 64 }, { h: 112, w: 112, d: 64 }]);
+  assert.ok(fig.size.width >= 280);
+});
