@@ -399,7 +399,12 @@ Deno.test("each kind of mistake gets its own message", async () => {
       "dx[argmax[o]] -= dout.data[o];",
     );
   });
-  const r = await gradeSubmission({ submission: dir, student: "gina", only: ["ex2.1", "ex3.2"] });
+  const r = await gradeSubmission({
+    submission: dir,
+    student: "gina",
+    only: ["ex2.1", "ex3.2"],
+    seed: "kinds",
+  });
   assert.match(byId(r)["ex2.1"].cases[0].message!, /shifted by one position along the width/);
   assert.match(byId(r)["ex3.2"].cases[0].message!, /sign flipped/);
   const rows = submission(
@@ -411,7 +416,12 @@ Deno.test("each kind of mistake gets its own message", async () => {
         "for (let oh = 0; oh < outH - 1; oh++) {",
       ),
   );
-  const r2 = await gradeSubmission({ submission: rows, student: "gina", only: ["ex2.1"] });
+  const r2 = await gradeSubmission({
+    submission: rows,
+    student: "gina",
+    only: ["ex2.1"],
+    seed: "kinds",
+  });
   assert.match(byId(r2)["ex2.1"].cases[0].message!, /wrong only on the last row/);
   const both = submission("both", (lib) => {
     replaceIn(
@@ -425,21 +435,36 @@ Deno.test("each kind of mistake gets its own message", async () => {
       "const ih = oh * stride - pad + i + 1;",
     );
   });
-  const r4 = await gradeSubmission({ submission: both, student: "gina", only: ["ex2.1"] });
+  const r4 = await gradeSubmission({
+    submission: both,
+    student: "gina",
+    only: ["ex2.1"],
+    seed: "kinds",
+  });
   assert.match(
     byId(r4)["ex2.1"].cases[0].message!,
     /shifted by one position along both the height and the width/,
   );
   const zero = submission(
     "zero",
-    (lib) =>
+    (lib) => {
+      // a running maximum started at 0: windows of negative values pool to 0
       replaceIn(
         `${lib}/layers/pool2d.ts`,
         "let best = -Infinity, bestAt = -1;",
         "let best = 0, bestAt = -1;",
-      ),
+      );
+      replaceIn(`${lib}/layers/pool2d.ts`, "if (bestAt < 0 || v > best", "if (v > best");
+    },
   );
-  const r5 = await gradeSubmission({ submission: zero, student: "gina", only: ["ex3.1"] });
+  // the seed is fixed so that some window is all negative (1 in 16 is, with 24 windows a grading)
+  const r5 = await gradeSubmission({
+    submission: zero,
+    student: "gina",
+    only: ["ex3.1"],
+    seed: "zero-1",
+  });
+  assert.ok(!byId(r5)["ex3.1"].cases[0].passed, "the planted bug went unnoticed");
   assert.doesNotMatch(byId(r5)["ex3.1"].cases[0].message!, /check the padding/); // pooling has none
   const shape = submission(
     "shape",
@@ -450,7 +475,12 @@ Deno.test("each kind of mistake gets its own message", async () => {
         "out: { data: out, shape: [n, outH * outW, 1, k] }",
       ),
   );
-  const r3 = await gradeSubmission({ submission: shape, student: "gina", only: ["ex2.1"] });
+  const r3 = await gradeSubmission({
+    submission: shape,
+    student: "gina",
+    only: ["ex2.1"],
+    seed: "kinds",
+  });
   assert.match(byId(r3)["ex2.1"].cases[0].message!, /has shape .* expected/);
 });
 
