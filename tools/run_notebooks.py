@@ -15,7 +15,8 @@ notebook fails when its HTML shows fewer PNG figures than its outputs hold.
 Errors the kernel does not report are caught too: before the notebook a hidden prelude listens for
 uncaught errors (a throw inside a timer) and unhandled promise rejections, and makes `Deno.test` run its
 test at once and record a failure; after every cell a hidden check fails the notebook with what was
-recorded, and adds it to that cell's saved outputs. A kernel that dies fails its notebook at once; a
+recorded, and adds it to that cell's saved outputs; after the last cell it waits --settle seconds and checks
+once more (an error of an earlier cell's timer is then reported where it surfaced). A kernel that dies fails its notebook at once; a
 notebook that cannot be read fails itself and the run goes on. Stream output is gathered in chunks (a
 cell that prints 20 MB stays fast) and saved cut to its first and last 200 KB.
 
@@ -282,6 +283,16 @@ def run_notebook(path, args):
                     "error", ename="Error", evalue=f"after the cell ended: {check.error}", traceback=[]))
                 failure = f"{where}: after the cell ended: {check.error}"
                 break
+        if failure is None and code_cells:
+            # a timer or a rejection of the last cells may fire after they end: wait, then check once more
+            last = code_cells[-1]
+            settle = run_cell(kc, km, None, args.timeout, args.grace,
+                              source=f"await new Promise((r) => setTimeout(r, {int(args.settle * 1000)}));\n" + CHECK,
+                              silent=True)
+            if settle.error:
+                last.outputs.append(nbformat.v4.new_output(
+                    "error", ename="Error", evalue=f"after the notebook ended: {settle.error}", traceback=[]))
+                failure = f"after the last cell ended ({args.settle:g} s later): {settle.error}"
     except RuntimeError as e:  # the kernel did not start
         failure = f"kernel {args.kernel!r} did not start: {e}"
     except KernelDied as e:
@@ -311,6 +322,8 @@ def main():
     p.add_argument("--html", default="build/html",
                    help="folder for HTML versions ('' for none); a figure missing from the HTML fails the notebook")
     p.add_argument("--json", help="also write the results here as JSON")
+    p.add_argument("--settle", type=float, default=2.0,
+                   help="seconds to wait after the last cell for late errors (timers, rejections; default 2)")
     p.add_argument("--interrupt", action="append", metavar="CELL=SECONDS",
                    help="press Interrupt in code cell CELL (1-based) after SECONDS; the cells after it must "
                         "still run (repeatable)")

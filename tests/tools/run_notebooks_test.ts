@@ -147,8 +147,10 @@ Deno.test({
         'Deno.test("sums", () => { if (1 + 1 !== 3) throw new Error("1 + 1 is not 3"); });',
       ),
       "fine.ipynb": notebook("1 + 1"),
+      "late.ipynb": notebook("1", 'setTimeout(() => { throw new Error("late"); }, 1000);\n2'),
     });
     try {
+      assert.match(r.stdout, /late\.ipynb \.\.\. FAILED[^\n]*\n[^\n]*after the last cell ended/);
       assert.match(
         r.stdout,
         /timer\.ipynb \.\.\. FAILED[^\n]*\n\s+code cell 1 [^\n]*after the cell ended: (Error: )?uncaught Error: late boom/,
@@ -162,7 +164,7 @@ Deno.test({
         /test\.ipynb \.\.\. FAILED[^\n]*\n[^\n]*Deno\.test "sums" failed: Error: 1 \+ 1 is not 3/,
       );
       assert.match(r.stdout, /fine\.ipynb \.\.\. ok/);
-      assert.match(r.stdout, /1 passed, 3 failed/);
+      assert.match(r.stdout, /1 passed, 4 failed/);
       // the error is in the saved notebook, under the cell it came from
       const saved = JSON.stringify(r.executed("timer.ipynb").cells[0].outputs);
       assert.match(saved, /late boom/);
