@@ -219,6 +219,18 @@ function poolCheck(where: string, x: Tensor, opts: PoolOptions): number[] {
 }
 
 /**
+ * `tf.maxPool` that keeps NaN, as PyTorch does: tfjs's kernels (XNNPACK on wasm too) skip it, so a window
+ * holding a NaN is set to NaN afterwards. The gradient is tfjs's (it flows to the window's largest number).
+ */
+function maxPoolKeepingNaN(x: tf.Tensor, size: number, stride: number): tf.Tensor4D {
+  const pooled = tf.maxPool(x as T4, size, stride, "valid");
+  // the mask from a copy of x's values, outside the gradient's graph (comparisons have no gradient)
+  const copy = tf.tensor(x.dataSync(), x.shape, "float32");
+  const hasNaN = tf.maxPool(tf.cast(tf.isNaN(copy), "float32") as T4, size, stride, "valid");
+  return tf.where(tf.greater(hasNaN, 0), tf.fill(pooled.shape, NaN), pooled) as tf.Tensor4D;
+}
+
+/**
  * Max pooling forward by `tf.maxPool` ('valid' padding): the tfjs (float32) counterpart of
  * `maxPool2dForward`, to ~1e-5 relative.
  *
@@ -242,7 +254,7 @@ export function maxPool2dForwardTf(
   poolCheck("maxPool2dForwardTf", x, opts);
   const out = run(
     "maxPool2dForwardTf",
-    () => toKit(tf.maxPool(toTf(x) as T4, opts.size, opts.stride, "valid")),
+    () => toKit(maxPoolKeepingNaN(toTf(x), opts.size, opts.stride)),
   );
   return { out, cache: { layer: "maxPool2dTf", x, opts: { ...opts } } };
 }
@@ -271,7 +283,7 @@ export function maxPool2dBackwardTf(dout: Tensor, cache: MaxPool2dTfCache): { dx
   const { x, opts: { size, stride } } = checkTfCache(where, cache);
   checkShapeIs(where, "dout", dout, poolCheck(where, x, { size, stride }));
   return run(where, () => {
-    const f = (xt: tf.Tensor) => tf.maxPool(xt as T4, size, stride, "valid");
+    const f = (xt: tf.Tensor) => maxPoolKeepingNaN(xt, size, stride);
     return { dx: toKit(tf.grads(f)([toTf(x)], toTf(dout))[0]) };
   });
 }
@@ -463,7 +475,7 @@ export function threeLayerConvNetLossTf(
   }
   return run(where, () => {
     const net = ([w1, c1, w2, c2, w3, c3]: tf.Tensor[]) => {
-      const pooled = tf.maxPool(tf.relu(convTf(toTf(x), w1, c1, 1, pad)) as T4, 2, 2, "valid");
+      const pooled = maxPoolKeepingNaN(tf.relu(convTf(toTf(x), w1, c1, 1, pad)), 2, 2);
       const flat = tf.reshape(pooled, [n, ph * pw * k]) as T2; // NHWC row-major, as W2's rows
       const h = tf.relu(tf.add(tf.matMul(flat, w2 as T2), c2));
       return tf.add(tf.matMul(h as T2, w3 as T2), c3);

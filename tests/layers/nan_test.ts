@@ -67,3 +67,21 @@ Deno.test("maxPool2dForward() and reluForward() keep +Infinity, and a -Infinity 
   const neg = { data: new Float64Array(4).fill(-Infinity), shape: [1, 2, 2, 1] };
   assert.equal(maxPool2dForward(neg, { size: 2, stride: 2 }).out.data[0], -Infinity);
 });
+
+Deno.test("the tfjs twins keep NaN too: maxPool2dForwardTf and threeLayerConvNetLossTf (tfjs's own max pool skips it)", async () => {
+  const { setBackend } = await import("convkit/tf/backend.ts");
+  const { maxPool2dForwardTf, threeLayerConvNetLossTf } = await import("convkit/tf/layers.ts");
+  const { threeLayerConvNetInit } = await import("convkit/models/three_layer_convnet.ts");
+  for (const backend of ["cpu", "wasm"] as const) {
+    await setBackend(backend);
+    const x = { data: Float64Array.from([1, NaN, 2, 3]), shape: [1, 2, 2, 1] };
+    assert.ok(Number.isNaN(maxPool2dForwardTf(x, { size: 2, stride: 2 }).out.data[0]), backend);
+    const p = threeLayerConvNetInit(
+      { inputDim: [4, 4, 1], filters: 2, filterSize: 3, hidden: 3, classes: 2 },
+      new Rng(1),
+    );
+    const img = withNaN([1, 4, 4, 1], 5);
+    assert.ok(Number.isNaN(threeLayerConvNetLossTf(p, img, [0]).loss!), backend);
+  }
+  await setBackend("cpu");
+});
