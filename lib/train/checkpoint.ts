@@ -11,7 +11,9 @@
  * @module
  */
 import * as tfl from "@tensorflow/tfjs-layers";
+// a value import: it starts the kit's tfjs set-up (backends), which a script loading only checkpoints needs
 import { tf } from "../tf/backend.ts";
+void tf.getBackend;
 
 function concat(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
   const parts = Array.isArray(data) ? data : [data];
@@ -39,16 +41,33 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The weights files a `model.json` names, when it is a convkit checkpoint (else none). */
+/** A weights file the kit writes: named by the first 16 hex digits of its SHA-256. */
+const OWN_WEIGHTS = /^weights-[0-9a-f]{16}\.bin$/;
+
+/**
+ * The weights files of the checkpoint in `dir` that the kit wrote (and so may remove), or an error when
+ * `dir` holds a `model.json` the kit did not write (saving there would replace someone else's model).
+ */
 async function ownWeights(dir: string): Promise<string[]> {
+  let text: string;
   try {
-    const json = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
-    if (json.convertedBy !== "convkit") return [];
-    return (json.weightsManifest ?? []).flatMap((g: { paths: string[] }) => g.paths)
-      .filter((p: string) => /^weights(-[0-9a-f]+)?\.bin$/.test(p));
+    text = await Deno.readTextFile(`${dir}/model.json`);
   } catch {
-    return [];
+    return []; // no checkpoint yet
   }
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (json?.convertedBy !== "convkit") {
+    throw new CheckpointError(
+      `${dir} holds a model.json the kit did not write: save the checkpoint into another folder`,
+    );
+  }
+  return (json.weightsManifest ?? []).flatMap((g: { paths: string[] }) => g.paths)
+    .filter((p: unknown) => typeof p === "string" && OWN_WEIGHTS.test(p));
 }
 
 /** A tfjs IOHandler over a folder: `model.json` and its weights file, beside anything else there. */
@@ -102,6 +121,14 @@ export function folderHandler(dir: string): tf.io.IOHandler {
           );
         }
       }
+      for (const p of paths) {
+        const st = await Deno.lstat(`${dir}/${p}`);
+        if (!st.isFile) {
+          throw new CheckpointError(
+            `${dir}/${p} is not a plain file (a link?): a checkpoint is read only from its own folder`,
+          );
+        }
+      }
       const buffers = await Promise.all(paths.map((p) => Deno.readFile(`${dir}/${p}`)));
       const weightData = concat(
         buffers.map((b) =>
@@ -134,6 +161,8 @@ export function folderHandler(dir: string): tf.io.IOHandler {
 /**
  * Saves a model to a folder as `model.json` and `weights-<hash>.bin`, replacing the checkpoint there (if
  * any) atomically and leaving every other file alone.
+ *
+ * @throws {CheckpointError} when the folder holds a `model.json` the kit did not write
  */
 export async function saveModel(model: tfl.LayersModel, dir: string): Promise<void> {
   await model.save(folderHandler(dir));
@@ -142,8 +171,8 @@ export async function saveModel(model: tfl.LayersModel, dir: string): Promise<vo
 /**
  * Loads a model saved by `saveModel` (or any tfjs layers model folder).
  *
- * @throws {CheckpointError} when model.json names files outside its folder, or the weights' size does
- *   not match what it describes
+ * @throws {CheckpointError} when model.json names files outside its folder or a link, or the weights'
+ *   size does not match what it describes
  */
 export async function loadModel(dir: string): Promise<tfl.LayersModel> {
   return await tfl.loadLayersModel(folderHandler(dir));

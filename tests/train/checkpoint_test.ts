@@ -93,3 +93,39 @@ Deno.test("loadModel() reads no file outside its folder and refuses weights of a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("saveModel() will not replace a model.json it did not write, nor remove files that one names; loadModel() follows no link", async () => {
+  const dir = await Deno.makeTempDir();
+  const model = net(3);
+  try {
+    // a tfjs-converter model, with a forged claim
+    Deno.writeTextFileSync(
+      `${dir}/model.json`,
+      JSON.stringify({
+        convertedBy: "someone",
+        weightsManifest: [{ paths: ["group1-shard1of1.bin"] }],
+      }),
+    );
+    await assert.rejects(() => saveModel(model, dir), /holds a model\.json the kit did not write/);
+    Deno.writeTextFileSync(
+      `${dir}/model.json`,
+      JSON.stringify({
+        convertedBy: "convkit",
+        weightsManifest: [{ paths: ["weights.bin"], weights: [] }],
+      }),
+    );
+    Deno.writeTextFileSync(`${dir}/weights.bin`, "the user's own file");
+    await saveModel(model, dir);
+    assert.equal(Deno.readTextFileSync(`${dir}/weights.bin`), "the user's own file"); // not the kit's name
+    // a weights file replaced by a link to a file elsewhere
+    const name = JSON.parse(Deno.readTextFileSync(`${dir}/model.json`)).weightsManifest[0].paths[0];
+    Deno.writeFileSync(`${dir}/../outside.bin`, new Uint8Array(204));
+    Deno.removeSync(`${dir}/${name}`);
+    Deno.symlinkSync(`${dir}/../outside.bin`, `${dir}/${name}`);
+    await assert.rejects(() => loadModel(dir), /is not a plain file \(a link\?\)/);
+  } finally {
+    model.dispose();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(`${dir}/../outside.bin`).catch(() => {});
+  }
+});
