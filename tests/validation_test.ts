@@ -79,6 +79,41 @@ const cases: [string, () => unknown, RegExp][] = [
     /5 image bytes, expected n \* H \* W \* C/,
   ],
   [
+    "trainTfjs step schedule with factor -1",
+    () => train({ schedule: { kind: "step", every: 1, factor: -1 } }),
+    /schedule\.factor must be a number >= 1/,
+  ],
+  [
+    "trainTfjs cosine minLr above the rate",
+    () => train({ schedule: { kind: "cosine", epochs: 2, minLr: 5 } }),
+    /schedule\.minLr must be a number in \[0, 0\.1\)/,
+  ],
+  [
+    "trainTfjs unknown schedule",
+    () => train({ schedule: { kind: "warmup" } }),
+    /unknown schedule "warmup"/,
+  ],
+  [
+    "trainTfjs maxBatchesPerEpoch 0",
+    () => train({ maxBatchesPerEpoch: 0 }),
+    /maxBatchesPerEpoch must be a whole number >= 1, got 0/,
+  ],
+  [
+    "trainTfjs cropPad 0.5",
+    () => train({ augment: { cropPad: 0.5 } }),
+    /augment\.cropPad must be a whole number of pixels >= 0, got 0\.5/,
+  ],
+  [
+    "trainTfjs stats of 3 channels for 1",
+    () => train({ stats: { mean: [0, 0, 0], std: [1, 1, 1] } }),
+    /stats must hold 1 finite means/,
+  ],
+  [
+    "evaluate batchSize 0.5",
+    () => evaluate(model, split([0, 1]), { batchSize: 0.5 }),
+    /evaluate: batchSize must be a whole number >= 1, got 0\.5/,
+  ],
+  [
     "evaluate labels outside the classes",
     () => evaluate(model, split([0, 9])),
     /evaluated label 9 of image 1/,

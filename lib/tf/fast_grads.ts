@@ -236,6 +236,14 @@ export function registerFastGrads(): boolean {
       if (info.dilationHeight !== 1 || info.dilationWidth !== 1) {
         throw new Error("Conv2DBackpropFilter: dilations are not supported");
       }
+      // tfjs does not pass a conv's rounding mode ("ceil", "round") to its gradient: dy then has another
+      // size than the one worked out here, and the result would be read past its end
+      if (dy.shape[1] !== info.outHeight || dy.shape[2] !== info.outWidth) {
+        throw new Error(
+          `Conv2DBackpropFilter: dy is ${dy.shape[1]}x${dy.shape[2]}, but the conv gives ` +
+            `${info.outHeight}x${info.outWidth}: a dimRoundingMode other than floor is not supported`,
+        );
+      }
       return filterGradByConv(x, dy, info, backend, { transpose, conv2d, slice });
     },
   });

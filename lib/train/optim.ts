@@ -151,6 +151,56 @@ export type Schedule =
   | { kind: "cosine"; epochs: number; minLr?: number };
 
 /**
+ * Throws unless a schedule makes sense: a known kind; "step" every whole number >= 1 of epochs, and
+ * "plateau" with a patience >= 1, each dividing the rate by a factor >= 1 (a factor below 1 would raise
+ * it, a negative one flip its sign); "cosine" over epochs >= 1; minLr in [0, starting rate).
+ *
+ * @throws {RangeError} naming the option and its value
+ * @example
+ * ```ts
+ * import { checkSchedule } from "convkit/train/optim.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(() => checkSchedule("f", { kind: "step", every: 1, factor: -1 }, 0.1), /schedule\.factor must be a number >= 1/);
+ * ```
+ */
+export function checkSchedule(where: string, s: Schedule, lr: number): void {
+  const kinds = ["constant", "step", "plateau", "cosine"];
+  if (!s || !kinds.includes(s.kind)) {
+    throw new RangeError(
+      `${where}: unknown schedule "${(s as { kind?: unknown })?.kind}"; the kinds are ${
+        kinds.join(", ")
+      }`,
+    );
+  }
+  const o = s as Record<string, unknown>;
+  const need = (key: string, ok: (v: number) => boolean, text: string, optional = false) => {
+    const v = o[key];
+    if (optional && v === undefined) return;
+    if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) {
+      throw new RangeError(`${where}: schedule.${key} must be ${text}, got ${v}`);
+    }
+  };
+  const whole = (v: number) => Number.isInteger(v) && v >= 1;
+  if (s.kind === "step") {
+    need("every", whole, "a whole number of epochs >= 1");
+    need("factor", (v) => v >= 1, "a number >= 1 (the rate is divided by it)");
+  } else if (s.kind === "plateau") {
+    need("patience", whole, "a whole number of epochs >= 1");
+    need("factor", (v) => v >= 1, "a number >= 1 (the rate is divided by it)");
+  } else if (s.kind === "cosine") {
+    need("epochs", whole, "a whole number of epochs >= 1");
+  }
+  if (s.kind === "plateau" || s.kind === "cosine") {
+    need(
+      "minLr",
+      (v) => v >= 0 && v < lr,
+      `a number in [0, ${lr}) (below the starting rate)`,
+      true,
+    );
+  }
+}
+
+/**
  * Tracks a schedule across epochs: `next(epoch, valMetric)` returns the learning rate for the next epoch.
  * "plateau" divides by `factor` when the validation metric (higher is better) has not improved for
  * `patience` epochs, as ResNet's training divided by 10. "cosine" gives epoch e (0-based) of E the rate
@@ -170,11 +220,7 @@ export class LrSchedule {
   #best = -Infinity;
   #since = 0;
   constructor(readonly initial: number, readonly schedule: Schedule = { kind: "constant" }) {
-    if (
-      schedule.kind === "cosine" && !(Number.isInteger(schedule.epochs) && schedule.epochs >= 1)
-    ) {
-      throw new RangeError(`LrSchedule: cosine needs epochs >= 1, got ${schedule.epochs}`);
-    }
+    checkSchedule("LrSchedule", schedule, initial);
     this.lr = initial;
   }
 

@@ -8,9 +8,10 @@
 import { type ChannelStats, makeBatch } from "../data/batch.ts";
 import { Rng } from "../random.ts";
 import type { Tensor } from "../tensor.ts";
-import { checkOptimizer, LrSchedule, type OptimizerState, step } from "./optim.ts";
+import { checkOptimizer, checkSchedule, LrSchedule, type OptimizerState, step } from "./optim.ts";
 import { type HistoryEntry, historyEntry } from "./history.ts";
 import { checkSplit, type Split } from "../data/split.ts";
+import { checkTrainOptions } from "./options.ts";
 import type { BaseTrainOptions } from "./trainer.ts";
 
 /** Parameters by name (an interface such as ThreeLayerConvNetParams will do). */
@@ -79,6 +80,8 @@ export async function trainTeaching<P extends Params<P>>(
     }
   }
   checkOptimizer("trainTeaching", opts.optimizer);
+  if (opts.schedule) checkSchedule("trainTeaching", opts.schedule, opts.optimizer.lr);
+  checkTrainOptions("trainTeaching", opts, train);
   // the classes are the loss's business: here whole numbers >= 0, and a split that is not empty
   checkSplit("trainTeaching", "train", train, Infinity);
   if (opts.validation) checkSplit("trainTeaching", "validation", opts.validation, Infinity);

@@ -14,9 +14,17 @@ import { fanIn } from "../init.ts";
 import { Rng } from "../random.ts";
 import { recoverEngine, tf } from "../tf/backend.ts";
 import { type HistoryEntry, historyEntry } from "./history.ts";
-import { checkOptimizer, LrSchedule, type OptimizerConfig, type Schedule } from "./optim.ts";
+import {
+  checkOptimizer,
+  checkSchedule,
+  LrSchedule,
+  type OptimizerConfig,
+  type Schedule,
+} from "./optim.ts";
 
 export { checkSplit, type Split } from "../data/split.ts";
+export { checkStats, checkTrainOptions } from "./options.ts";
+import { checkStats, checkTrainOptions } from "./options.ts";
 import { checkSplit, type Split } from "../data/split.ts";
 
 export type { HistoryEntry } from "./history.ts";
@@ -106,6 +114,10 @@ export function evaluate(
   opts: { stats?: ChannelStats; batchSize?: number; flip?: boolean } = {},
 ): { accuracy: number; predictions: Int32Array } {
   checkSplit("evaluate", "evaluated", split, (model.outputs[0].shape.at(-1) ?? 0) as number);
+  if (opts.batchSize !== undefined && !(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) {
+    throw new RangeError(`evaluate: batchSize must be a whole number >= 1, got ${opts.batchSize}`);
+  }
+  if (opts.stats) checkStats("evaluate", opts.stats, split.shape[2]);
   recoverEngine();
   const bs = opts.batchSize ?? 256;
   const predictions = new Int32Array(split.n);
@@ -153,6 +165,8 @@ export async function trainTfjs(
     }
   }
   checkOptimizer("trainTfjs", opts.optimizer);
+  if (opts.schedule) checkSchedule("trainTfjs", opts.schedule, opts.optimizer.lr);
+  checkTrainOptions("trainTfjs", opts, train);
   const classes = (model.outputs[0].shape.at(-1) ?? 0) as number;
   checkSplit("trainTfjs", "train", train, classes);
   if (opts.validation) checkSplit("trainTfjs", "validation", opts.validation, classes);
