@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { loadMnist } from "convkit/data/mnist.ts";
 import { checkSplit } from "convkit/data/split.ts";
 import { summarize } from "convkit/models/summary.ts";
 import { convUnit } from "convkit/models/summary.ts";
@@ -179,6 +180,33 @@ const cases: [string, () => unknown, RegExp][] = [
     "windowOut pad -1",
     () => windowOut(8, 3, 1, -1, false, "pool"),
     /pad must be a whole number >= 0 or "same", got -1/,
+  ],
+  [
+    "summarize input 8.5 high",
+    () =>
+      summarize({ name: "x", input: [8.5, 8, 3], layers: [{ kind: "fc", name: "fc", units: 2 }] }),
+    /input must be \[H, W, C\] of whole numbers >= 1/,
+  ],
+  [
+    "summarize fc of 0 units",
+    () =>
+      summarize({ name: "x", input: [8, 8, 3], layers: [{ kind: "fc", name: "fc", units: 0 }] }),
+    /fc: units must be a whole number >= 1, got 0/,
+  ],
+  [
+    "summarize no layers",
+    () => summarize({ name: "x", input: [8, 8, 3], layers: [] }),
+    /x has no layers/,
+  ],
+  [
+    "loadMnist testFraction -0.2",
+    () => loadMnist({ testFraction: -0.2 }),
+    /testFraction must be a number in \(0, 1\), got -0\.2/,
+  ],
+  [
+    "loadMnist pad 1.5",
+    () => loadMnist({ pad: 1.5 }),
+    /pad must be a whole number of pixels >= 0, got 1\.5/,
   ],
   [
     "summarize unknown layer kind",

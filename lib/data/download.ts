@@ -27,11 +27,23 @@ export interface VerifiedSource {
   size?: number;
 }
 
+/** Whether this runs in Deno's Jupyter kernel (reading `Deno.jupyter` elsewhere throws). */
+function inKernel(): boolean {
+  try {
+    return typeof (Deno as unknown as { jupyter?: unknown }).jupyter === "object";
+  } catch {
+    return false;
+  }
+}
+
 async function tmpPath(dest: string): Promise<string> {
   const dir = dest.slice(0, dest.lastIndexOf("/")) || ".";
   await Deno.mkdir(dir, { recursive: true });
   return `${dest}.part-${Deno.pid}`;
 }
+
+/** The most a download without a pinned size may write (it would otherwise fill the disk). */
+export const UNPINNED_MAX_BYTES = 4 * 2 ** 30;
 
 /** Seconds a download may wait for the server's first answer, and between two pieces of data. */
 export const CONNECT_TIMEOUT_S = 30, IDLE_TIMEOUT_S = 60;
@@ -78,7 +90,8 @@ async function streamToTemp(
     } catch { /* gone */ }
     Deno.exit(130);
   };
-  const signals = (["SIGINT", "SIGTERM"] as const).filter((sig) => {
+  // in a Jupyter kernel a signal is no way to stop a cell (Interrupt is a message): leave its signals be
+  const signals = (inKernel() ? [] : ["SIGINT", "SIGTERM"] as const).filter((sig) => {
     try {
       Deno.addSignalListener(sig, onSignal);
       return true;
@@ -198,7 +211,7 @@ export async function downloadVerified(
     dest,
     total,
     opts.onProgress,
-    src.size ?? Infinity,
+    src.size ?? UNPINNED_MAX_BYTES,
     opts.idleTimeoutS,
   );
   if (Number.isFinite(length) && got.bytes !== length) {

@@ -27,6 +27,15 @@ export function loadMnist(
   opts: { seed?: number; testFraction?: number; pad?: number } = {},
 ): { train: Split; test: Split } {
   const pad = opts.pad ?? 2, side = 28 + 2 * pad, per = side * side;
+  if (!Number.isInteger(pad) || pad < 0) {
+    throw new RangeError(`loadMnist: pad must be a whole number of pixels >= 0, got ${opts.pad}`);
+  }
+  const tf = opts.testFraction ?? 0.2;
+  if (!(tf > 0 && tf < 1)) {
+    throw new RangeError(
+      `loadMnist: testFraction must be a number in (0, 1), got ${opts.testFraction}`,
+    );
+  }
   const digits: { label: number; pixels: number[] }[] = [];
   for (let d = 0; d < 10; d++) {
     const set = (mnist as any)[d];

@@ -128,6 +128,9 @@ function layerUnit(l: Layer, input: Volume): Unit {
     case "globalAvgPool":
       return { out: [1, 1, d], ...EMPTY, activations: d };
     case "fc": {
+      if (!Number.isInteger(l.units) || l.units < 1) {
+        throw new RangeError(`${l.name}: units must be a whole number >= 1, got ${l.units}`);
+      }
       const inputs = h * w * d;
       return {
         out: [1, 1, l.units],
@@ -211,6 +214,12 @@ function layerUnit(l: Layer, input: Volume): Unit {
  */
 export function summarize(spec: ModelSpec): Summary {
   const [h, w, c] = spec.input;
+  if (!spec.input.every((v) => Number.isInteger(v) && v >= 1) || spec.input.length !== 3) {
+    throw new RangeError(
+      `summarize: ${spec.name}'s input must be [H, W, C] of whole numbers >= 1, got [${spec.input}]`,
+    );
+  }
+  if (!spec.layers.length) throw new RangeError(`summarize: ${spec.name} has no layers`);
   const rows: SummaryRow[] = [{
     name: "input",
     kind: "input",
