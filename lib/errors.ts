@@ -42,4 +42,9 @@ export function checkWindowSizes(where: string, n: number, f: number, s: number,
       throw new RangeError(`${where}: ${name} must be a whole number >= ${min}, got ${v}`);
     }
   }
+  if (n + 2 * p > 2 ** 24 || f > 2 ** 24) {
+    throw new RangeError(
+      `${where}: a padded input of ${n} + 2*${p} or a filter of ${f} is beyond what the kit computes (2^24)`,
+    );
+  }
 }

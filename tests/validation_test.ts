@@ -233,3 +233,14 @@ for (const [name, call, message] of cases) {
 Deno.test("the table of refused inputs covers training, evaluation and the model arithmetic", () => {
   assert.ok(cases.length >= 20, String(cases.length));
 });
+
+Deno.test("figures refuse what they would hide: a NaN in a tile, a ragged or NaN heatmap; sizes beyond 2^24 are refused", async () => {
+  const { tile } = await import("convkit/plot/images.ts");
+  const { heatmap } = await import("convkit/plot/charts.ts");
+  const { convOutputSize } = await import("convkit/lecture.ts");
+  assert.throws(() => tile([0, NaN, 1, 1], 2, 2, 1), /tile: value 1 is NaN: it cannot be drawn/);
+  assert.throws(() => tile([0, 1], 2, 2, 1), /2 values for a 2x2x1 tile \(4\)/);
+  await assert.rejects(() => heatmap([[1, 2], [3]]), /row 1 has 1 values, row 0 has 2/);
+  await assert.rejects(() => heatmap([[1, NaN]]), /cell \[0, 1\] is NaN/);
+  assert.throws(() => convOutputSize(8, 3, 1, 1e9), /beyond what the kit computes/);
+});

@@ -152,6 +152,13 @@ export async function heatmap(
   } = {},
 ): Promise<Figure> {
   const rows = matrix.length, cols = matrix[0]?.length ?? 0;
+  matrix.forEach((r, i) => {
+    if (r.length !== cols) {
+      throw new RangeError(`heatmap: row ${i} has ${r.length} values, row 0 has ${cols}`);
+    }
+    const j = r.findIndex((v) => !Number.isFinite(v));
+    if (j >= 0) throw new RangeError(`heatmap: cell [${i}, ${j}] is ${r[j]}: it cannot be drawn`);
+  });
   const cells = matrix.flatMap((r, i) =>
     r.map((v, j) => ({
       row: opts.rowLabels?.[i] ?? String(i),

@@ -21,6 +21,8 @@ export interface ImageTile {
 /**
  * A tile from `h x w x c` values (c = 1 grey, c = 3 RGB), mapped linearly from [min, max] to [0, 255].
  * Without a range, the tile's own minimum and maximum are used (as CS231n shows filters).
+ *
+ * @throws {RangeError} for a NaN or an infinity (a figure would hide it), too few values, or C not 1 or 3
  */
 export function tile(
   data: ArrayLike<number>,
@@ -30,6 +32,22 @@ export function tile(
   range?: { min: number; max: number },
   label?: string,
 ): ImageTile {
+  if (!(c === 1 || c === 3) || !Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) {
+    throw new RangeError(
+      `tile: a tile is H x W x C with C 1 or 3 and H, W >= 1, got ${h}x${w}x${c}`,
+    );
+  }
+  if (data.length < h * w * c) {
+    throw new RangeError(`tile: ${data.length} values for a ${h}x${w}x${c} tile (${h * w * c})`);
+  }
+  for (let i = 0; i < h * w * c; i++) {
+    // a figure must not hide a NaN as a black pixel: say where it is
+    if (!Number.isFinite(data[i])) {
+      throw new RangeError(
+        `tile: value ${i} is ${data[i]}: it cannot be drawn (find where it came from)`,
+      );
+    }
+  }
   let min = range?.min ?? Infinity, max = range?.max ?? -Infinity;
   if (!range) {
     for (let i = 0; i < h * w * c; i++) {

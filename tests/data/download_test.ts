@@ -221,3 +221,66 @@ Deno.test("deno task data cifar10 --from with the path forgotten stops with a me
   assert.equal(out.code, 2);
   assert.match(new TextDecoder().decode(out.stderr), /--from needs the path of the archive/);
 });
+
+Deno.test("downloadVerified() stopped by Ctrl+C (SIGINT) leaves no .part file", async () => {
+  // a server that sends a little, then trickles: the download is under way when the signal comes
+  const s = serve(() =>
+    new Response(
+      new ReadableStream({
+        async pull(c) {
+          await new Promise((r) => setTimeout(r, 200));
+          c.enqueue(new Uint8Array(1000));
+        },
+      }),
+    )
+  );
+  const dir = await Deno.makeTempDir();
+  const root = new URL("../../", import.meta.url).pathname;
+  const script = `${dir}/get.ts`;
+  Deno.writeTextFileSync(
+    script,
+    `import { downloadVerified } from "${root}lib/data/download.ts";\n` +
+      `await downloadVerified({ url: "${s.url}/slow", sha256: "${sha}", size: ${payload.length} }, "${dir}/f.bin");\n`,
+  );
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", `${root}deno.json`, script],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    for (let i = 0; i < 100 && !leftovers(dir).some((n) => n.includes(".part-")); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(leftovers(dir).some((n) => n.includes(".part-")), "the download never started");
+    child.kill("SIGINT");
+    const status = await child.status;
+    assert.equal(status.code, 130);
+    assert.deepEqual(leftovers(dir).filter((n) => n !== "get.ts"), []);
+  } finally {
+    await s.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("downloadVerified() gives up on a server that accepts and never answers", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  let conn: Deno.Conn | undefined;
+  const serving = listener.accept().then((c) => conn = c);
+  const dir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(
+      () =>
+        downloadVerified({ url: `http://127.0.0.1:${port}/x`, sha256: sha }, `${dir}/f.bin`, {
+          connectTimeoutS: 1,
+        }),
+      (e: unknown) => e instanceof DownloadError && /no answer within 1 s/.test(e.message),
+    );
+    assert.deepEqual(leftovers(dir), []);
+  } finally {
+    await serving;
+    conn?.close();
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
