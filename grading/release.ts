@@ -245,19 +245,10 @@ async function git(args: string[]): Promise<string> {
 
 /** Files git does not track (ignored ones aside): never released, and named so the instructor knows. */
 async function untrackedFiles(): Promise<string[]> {
-  try {
-    const out = await new Deno.Command("git", {
-      args: ["ls-files", "-z", "--others", "--exclude-standard"],
-      cwd: root,
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return out.code === 0
-      ? new TextDecoder().decode(out.stdout).split("\0").filter(Boolean).sort()
-      : [];
-  } catch {
-    return [];
-  }
+  return (await git(["ls-files", "-z", "--others", "--exclude-standard"])).split("\0").filter(
+    Boolean,
+  )
+    .sort();
 }
 
 async function listFiles(): Promise<string[]> {

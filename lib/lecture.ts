@@ -15,6 +15,7 @@
  * @module
  */
 import { float32Error } from "./compare.ts";
+import { isStudentEdition } from "./edition.ts";
 import type { Conv2dCache, Conv2dGrads } from "./layers/conv2d.ts";
 import type { MaxPool2dCache } from "./layers/pool2d.ts";
 import type {
@@ -412,14 +413,7 @@ export function threeLayerConvNetLoss(
   return r;
 }
 
-/** True in a student edition (`deno task release` leaves `grading/hidden/` out of it). */
-export function isStudentEdition(): boolean {
-  try {
-    return !Deno.statSync(new URL("../grading/hidden", import.meta.url)).isDirectory;
-  } catch {
-    return true;
-  }
-}
+export { isStudentEdition };
 
 /**
  * Runs a cell's part that needs the student's own layers (e.g. timing the naive loops against im2col):

@@ -14,6 +14,7 @@
  */
 import { setup } from "./jupyter.ts";
 import { release } from "../grading/release.ts";
+import { isStudentEdition } from "../lib/edition.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const args = Deno.args.filter((a) => !a.startsWith("--"));
@@ -21,16 +22,8 @@ const onlyNotebooks = Deno.args.includes("--only-notebooks");
 const noNotebooks = Deno.args.includes("--no-notebooks");
 const noEditions = Deno.args.includes("--no-editions") || args.length > 0;
 
-/** True in a student edition: there `deno task test` is the visible checks. */
-function isEdition(): boolean {
-  try {
-    return Deno.statSync(`${root}grading/edition.json`).isFile;
-  } catch {
-    return false;
-  }
-}
-
-if (isEdition() && !onlyNotebooks) {
+// in a student edition `deno task test` is the visible checks
+if (isStudentEdition() && !onlyNotebooks) {
   const { gradeSubmission } = await import("../grading/grader.ts");
   const r = await gradeSubmission({ submission: root });
   for (const e of r.exercises) {
