@@ -12,6 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { cpSync } from "node:fs";
 import { release } from "../grading/release.ts";
 
 const { values } = parseArgs({
@@ -27,12 +28,9 @@ const jobs = Number(values.jobs ?? navigator.hardwareConcurrency);
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const tmp = await Deno.makeTempDir({ prefix: "convkit_bench_grading_" });
 
+/** A folder copied whole (node:fs, built into Deno). */
 function copy(from: string, to: string) {
-  Deno.mkdirSync(to, { recursive: true });
-  for (const e of Deno.readDirSync(from)) {
-    if (e.isDirectory) copy(`${from}/${e.name}`, `${to}/${e.name}`);
-    else if (e.isFile) Deno.copyFileSync(`${from}/${e.name}`, `${to}/${e.name}`);
-  }
+  cpSync(from, to, { recursive: true });
 }
 
 function patch(file: string, from: string, to: string) {

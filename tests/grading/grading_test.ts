@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { cpSync } from "node:fs";
 import { EXERCISES } from "../../grading/exercises.ts";
 import { gradeSubmission, type Report } from "../../grading/grader.ts";
 import { visibleCases } from "../../grading/cases.ts";
@@ -18,12 +19,9 @@ const solved = `${tmp}/solved`;
 await release(edition);
 await release(solved, { solutions: true });
 
+/** A folder copied whole (node:fs, built into Deno). */
 function copyDir(from: string, to: string) {
-  Deno.mkdirSync(to, { recursive: true });
-  for (const e of Deno.readDirSync(from)) {
-    if (e.isDirectory) copyDir(`${from}/${e.name}`, `${to}/${e.name}`);
-    else if (e.isFile) Deno.copyFileSync(`${from}/${e.name}`, `${to}/${e.name}`);
-  }
+  cpSync(from, to, { recursive: true });
 }
 
 /** A submission made of the solved student edition's lib with some files patched. */

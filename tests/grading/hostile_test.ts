@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { cpSync } from "node:fs";
 import { EXERCISES } from "../../grading/exercises.ts";
 import { gradeSubmission, type Report } from "../../grading/grader.ts";
 import { memoryLimit } from "../../grading/limits.ts";
@@ -16,12 +17,9 @@ const full = EXERCISES.reduce((s, e) => s + e.points, 0);
 const pts = (id: string) => EXERCISES.find((e) => e.id === id)!.points;
 const byId = (r: Report) => Object.fromEntries(r.exercises.map((e) => [e.id, e]));
 
+/** A folder copied whole (node:fs, built into Deno). */
 function copy(from: string, to: string) {
-  Deno.mkdirSync(to, { recursive: true });
-  for (const e of Deno.readDirSync(from)) {
-    if (e.isDirectory) copy(`${from}/${e.name}`, `${to}/${e.name}`);
-    else if (e.isFile) Deno.copyFileSync(`${from}/${e.name}`, `${to}/${e.name}`);
-  }
+  cpSync(from, to, { recursive: true });
 }
 
 /** A solved submission in `name` whose exercise `id` has `body` as its code. */
