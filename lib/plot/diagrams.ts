@@ -12,6 +12,11 @@ function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
+/** Widest row of a `volumeFlow`, in SVG px (its text at 11-14 px). */
+export const FLOW_MAX_WIDTH = 900;
+/** Widest `volumeFlow` PNG, in px: about a notebook's output width, so it is shown unscaled. */
+export const FLOW_MAX_PNG_WIDTH = 960;
+
 /** One volume of a flow: its size H x W x D and a caption (the layer that made it). */
 export interface VolumeStep {
   h: number;
@@ -22,7 +27,9 @@ export interface VolumeStep {
 
 /**
  * The volumes of a network left to right, each drawn as a box whose face is H x W and whose depth is D
- * (sizes compressed so that 224 and 7 both stay visible), captioned `H x W x D`.
+ * (sizes compressed so that 224 and 7 both stay visible), captioned `H x W x D`. A long network wraps
+ * onto further rows, each at most `FLOW_MAX_WIDTH` px, and the PNG is at most
+ * `FLOW_MAX_PNG_WIDTH` px wide, so that a notebook never shrinks the labels to fit a strip.
  *
  * @example
  * ```ts
@@ -43,49 +50,74 @@ export async function volumeFlow(
   const titleH = opts.title ? 28 : 6;
   const maxFace = Math.max(...steps.map((s) => side(Math.max(s.h, s.w))));
   const maxDepth = Math.max(...steps.map((s) => depth(s.d)));
-  const boxTop = titleH + maxDepth * 0.5 + 6;
-  const parts: string[] = [];
-  let x = 16;
   const gap = 58;
-  steps.forEach((s, i) => {
-    const fw = side(s.w), fh = side(s.h), dd = depth(s.d);
-    const dx = dd * 0.6, dy = dd * 0.5; // oblique projection of the depth axis
-    const y = boxTop + (maxFace - fh) / 2;
-    const fill = s.h * s.w * s.d === 0 ? "#f8d7da" : "#cfe2ff";
-    parts.push(
-      `<polygon points="${x},${y} ${x + dx},${y - dy} ${x + dx + fw},${y - dy} ${
-        x + fw
-      },${y}" fill="#9ec5fe" stroke="#084298"/>`,
-      `<polygon points="${x + fw},${y} ${x + fw + dx},${y - dy} ${x + fw + dx},${y - dy + fh} ${
-        x + fw
-      },${y + fh}" fill="#6ea8fe" stroke="#084298"/>`,
-      `<rect x="${x}" y="${y}" width="${fw}" height="${fh}" fill="${fill}" stroke="#084298"/>`,
-      `<text x="${x + (fw + dx) / 2}" y="${
-        boxTop + maxFace + 18
-      }" font-size="12" text-anchor="middle" font-weight="bold">${s.h}x${s.w}x${s.d}</text>`,
-    );
-    if (s.label) {
+  // a long network wraps onto further rows instead of one strip that a notebook would shrink until
+  // its labels are unreadable: each row at most FLOW_MAX_WIDTH wide (or one volume, if wider)
+  const boxWidth = (s: VolumeStep) => side(s.w) + depth(s.d) * 0.6;
+  const rows: VolumeStep[][] = [[]];
+  let rowWidth = 16;
+  for (const s of steps) {
+    const row = rows[rows.length - 1];
+    if (row.length > 0 && rowWidth + boxWidth(s) + 24 > FLOW_MAX_WIDTH) {
+      rows.push([]);
+      rowWidth = 16;
+    }
+    rows[rows.length - 1].push(s);
+    rowWidth += boxWidth(s) + gap;
+  }
+  const rowH = maxDepth * 0.5 + 6 + maxFace + 44;
+  const parts: string[] = [];
+  let width = Math.max(280, (opts.title?.length ?? 0) * 8.5 + 24); // the title at 14 px fits
+  rows.forEach((row, r) => {
+    const boxTop = titleH + r * rowH + maxDepth * 0.5 + 6;
+    const ay = boxTop + maxFace / 2;
+    let x = 16;
+    if (r > 0) { // continued from the row above
       parts.push(
+        `<line x1="2" y1="${ay}" x2="${x - 3}" y2="${ay}" stroke="#444" stroke-width="1.5"/>`,
+        `<polygon points="${x - 9},${ay - 4} ${x - 2},${ay} ${x - 9},${ay + 4}" fill="#444"/>`,
+      );
+    }
+    row.forEach((s, i) => {
+      const fw = side(s.w), fh = side(s.h), dd = depth(s.d);
+      const dx = dd * 0.6, dy = dd * 0.5; // oblique projection of the depth axis
+      const y = boxTop + (maxFace - fh) / 2;
+      const fill = s.h * s.w * s.d === 0 ? "#f8d7da" : "#cfe2ff";
+      parts.push(
+        `<polygon points="${x},${y} ${x + dx},${y - dy} ${x + dx + fw},${y - dy} ${
+          x + fw
+        },${y}" fill="#9ec5fe" stroke="#084298"/>`,
+        `<polygon points="${x + fw},${y} ${x + fw + dx},${y - dy} ${x + fw + dx},${y - dy + fh} ${
+          x + fw
+        },${y + fh}" fill="#6ea8fe" stroke="#084298"/>`,
+        `<rect x="${x}" y="${y}" width="${fw}" height="${fh}" fill="${fill}" stroke="#084298"/>`,
         `<text x="${x + (fw + dx) / 2}" y="${
-          boxTop + maxFace + 34
-        }" font-size="11" text-anchor="middle">${esc(s.label)}</text>`,
+          boxTop + maxFace + 18
+        }" font-size="12" text-anchor="middle" font-weight="bold">${s.h}x${s.w}x${s.d}</text>`,
       );
-    }
-    const next = x + fw + dx + gap;
-    if (i < steps.length - 1) {
-      const ay = boxTop + maxFace / 2;
-      parts.push(
-        `<line x1="${x + fw + dx + 8}" y1="${ay}" x2="${
-          next - 10
-        }" y2="${ay}" stroke="#444" stroke-width="1.5"/>`,
-        `<polygon points="${next - 10},${ay - 4} ${next - 3},${ay} ${next - 10},${
-          ay + 4
-        }" fill="#444"/>`,
-      );
-    }
-    x = next;
+      if (s.label) {
+        parts.push(
+          `<text x="${x + (fw + dx) / 2}" y="${
+            boxTop + maxFace + 34
+          }" font-size="11" text-anchor="middle">${esc(s.label)}</text>`,
+        );
+      }
+      const next = x + fw + dx + gap;
+      const last = i === row.length - 1;
+      if (!last || r < rows.length - 1) { // an arrow to the next volume, or off to the next row
+        const end = last ? x + fw + dx + 30 : next - 3;
+        parts.push(
+          `<line x1="${x + fw + dx + 8}" y1="${ay}" x2="${
+            end - 7
+          }" y2="${ay}" stroke="#444" stroke-width="1.5"/>`,
+          `<polygon points="${end - 7},${ay - 4} ${end},${ay} ${end - 7},${ay + 4}" fill="#444"/>`,
+        );
+      }
+      x = next;
+    });
+    width = Math.max(width, x - gap + 24 + (r < rows.length - 1 ? 24 : 0));
   });
-  const width = Math.max(x - gap + 24, 280), height = boxTop + maxFace + 58;
+  const height = titleH + rows.length * rowH + 14;
   // the drawing compresses sizes (log scale): say so, since 224 and 112 look alike
   parts.push(
     `<text x="${width - 6}" y="${height - 6}" font-size="10" fill="#555" text-anchor="end">` +
@@ -102,7 +134,7 @@ export async function volumeFlow(
     parts.join("")
   }</svg>`;
   const title = opts.title ?? steps.map((s) => `${s.h}x${s.w}x${s.d}`).join(" -> ");
-  return new Figure({ title, png: await svgToPng(svg, 1.5) });
+  return new Figure({ title, png: await svgToPng(svg, Math.min(1.5, FLOW_MAX_PNG_WIDTH / width)) });
 }
 
 /** Options of `slidingWindow`. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { barChart, lineChart } from "convkit/plot/charts.ts";
-import { volumeFlow } from "convkit/plot/diagrams.ts";
+import { FLOW_MAX_PNG_WIDTH, volumeFlow } from "convkit/plot/diagrams.ts";
 import { filterGrid, imageGrid, tile } from "convkit/plot/images.ts";
 import { randn, Rng } from "convkit/random.ts";
 
@@ -55,4 +55,21 @@ Deno.test("lineChart() numbers points from 1, with whole-number ticks, as the ep
 Deno.test("volumeFlow() leaves room for its note that sizes are drawn on a log scale", async () => {
   const fig = await volumeFlow([{ h: 224, w: 224, d: 64 }, { h: 112, w: 112, d: 64 }]);
   assert.ok(fig.size.width >= 280);
+});
+
+Deno.test("volumeFlow() wraps a long network onto rows instead of a strip whose labels shrink", async () => {
+  // ResNet-50's 12 volumes in one row were ~2,600 px: shown ~900 px wide, the 12 px labels became ~4 px
+  const steps = Array.from(
+    { length: 12 },
+    (_, i) => ({ h: 224 >> (i % 6), w: 224 >> (i % 6), d: 64 << (i % 6), label: `stage ${i}` }),
+  );
+  const fig = await volumeFlow(steps, { title: "ResNet-50" });
+  assert.ok(fig.size.width <= FLOW_MAX_PNG_WIDTH, `${fig.size.width} px wide`);
+  const oneRow = await volumeFlow(steps.slice(0, 2), { title: "ResNet-50" });
+  assert.ok(fig.size.height >= 2 * oneRow.size.height - 30, `${fig.size.height} px high: rows`);
+  // a long title widens the figure rather than being clipped
+  const title = "ResNet-50: 224 -> 56 early, then stages of bottleneck blocks";
+  assert.ok(
+    (await volumeFlow(steps.slice(0, 1), { title })).size.width >= title.length * 8,
+  );
 });
