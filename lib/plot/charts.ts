@@ -133,6 +133,14 @@ export async function lineChart(
  * A heatmap of a matrix (rows x cols), with each cell's value written in it when `values` is true
  * (default for up to 400 cells).
  *
+ * Maps that are compared side by side should share one colour scale: pass the same `domain`
+ * (`[low, high]`, the values at the two ends of the scale) to each. `windows` outlines the windows of
+ * a sliding operation (`size` x `size` cells every `stride` cells, as pooling reads them; windows that
+ * would pass the edge are not drawn).
+ *
+ * Throws `RangeError` for ragged rows, a value that is not finite, a `domain` whose low end is not
+ * below its high end, or `windows` whose size or stride is not a positive whole number.
+ *
  * @example
  * ```ts
  * import { heatmap } from "convkit/plot/charts.ts";
@@ -149,9 +157,27 @@ export async function heatmap(
     values?: boolean;
     scheme?: string;
     format?: string;
+    domain?: readonly [low: number, high: number];
+    windows?: { size: number; stride: number };
   } = {},
 ): Promise<Figure> {
   const rows = matrix.length, cols = matrix[0]?.length ?? 0;
+  const { domain, windows } = opts;
+  if (
+    domain && !(Number.isFinite(domain[0]) && Number.isFinite(domain[1]) && domain[0] < domain[1])
+  ) {
+    throw new RangeError(
+      `heatmap: colour scale domain [${domain}] must be [low, high] with low < high`,
+    );
+  }
+  if (
+    windows &&
+    !([windows.size, windows.stride].every((v) => Number.isInteger(v) && v > 0))
+  ) {
+    throw new RangeError(
+      `heatmap: windows need a whole size and stride of at least 1 (got size ${windows.size}, stride ${windows.stride})`,
+    );
+  }
   matrix.forEach((r, i) => {
     if (r.length !== cols) {
       throw new RangeError(`heatmap: row ${i} has ${r.length} values, row 0 has ${cols}`);
@@ -174,12 +200,41 @@ export async function heatmap(
   const layer: VegaLiteSpec[] = [{
     mark: { type: "rect", tooltip: true },
     encoding: {
-      color: { field: "value", type: "quantitative", scale: { scheme: opts.scheme ?? "viridis" } },
+      color: {
+        field: "value",
+        type: "quantitative",
+        scale: { scheme: opts.scheme ?? "viridis", ...(domain ? { domain: [...domain] } : {}) },
+      },
     },
   }];
+  if (windows) {
+    const at = (labels: readonly string[], k: number) => labels[k];
+    const outlines = [];
+    for (let r = 0; r + windows.size <= rows; r += windows.stride) {
+      for (let c = 0; c + windows.size <= cols; c += windows.stride) {
+        outlines.push({
+          r0: at(rowOrder, r),
+          r1: at(rowOrder, r + windows.size - 1),
+          c0: at(colOrder, c),
+          c1: at(colOrder, c + windows.size - 1),
+        });
+      }
+    }
+    layer.push({
+      data: { values: outlines },
+      mark: { type: "rect", fill: null, stroke: "#d62728", strokeWidth: 2.5 },
+      encoding: {
+        x: { field: "c0", type: "ordinal", bandPosition: 0 },
+        x2: { field: "c1", bandPosition: 1 },
+        y: { field: "r0", type: "ordinal", bandPosition: 0 },
+        y2: { field: "r1", bandPosition: 1 },
+      },
+    });
+  }
   if (showValues) {
     const flat = matrix.flat();
-    const mid = (Math.min(...flat) + Math.max(...flat)) / 2;
+    const [low, high] = domain ?? [Math.min(...flat), Math.max(...flat)];
+    const mid = (low + high) / 2;
     // light text on the dark end of the scale: the low end for viridis, the high end for "blues"
     const darkHigh = (opts.scheme ?? "viridis") !== "viridis";
     layer.push({

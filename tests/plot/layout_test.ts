@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { barChart, lineChart } from "convkit/plot/charts.ts";
+import { barChart, heatmap, lineChart } from "convkit/plot/charts.ts";
 import { FLOW_MAX_PNG_WIDTH, volumeFlow } from "convkit/plot/diagrams.ts";
 import { filterGrid, imageGrid, tile } from "convkit/plot/images.ts";
 import { randn, Rng } from "convkit/random.ts";
@@ -72,4 +72,23 @@ Deno.test("volumeFlow() wraps a long network onto rows instead of a strip whose 
   assert.ok(
     (await volumeFlow(steps.slice(0, 1), { title })).size.width >= title.length * 8,
   );
+});
+
+Deno.test("heatmap() shares a colour scale when given one domain, and outlines pooling windows", async () => {
+  const x = [[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]];
+  const spec = (await heatmap(x, { domain: [0, 8], windows: { size: 2, stride: 2 } })).vegaLite!;
+  assert.deepEqual(spec.layer[0].encoding.color.scale.domain, [0, 8]);
+  // the lecture's 2x2 windows at stride 2: four, at rows/cols 0-1 and 2-3
+  const outlines = spec.layer[1].data.values;
+  assert.deepEqual(
+    outlines.map((o: Record<string, string>) => `${o.r0}${o.r1}${o.c0}${o.c1}`),
+    ["0101", "0123", "2301", "2323"],
+  );
+  // 3x3 windows at stride 2 on 5x5: rows/cols 0-2 and 2-4 (overlapping, as in AlexNet's pooling)
+  const five = Array.from({ length: 5 }, () => [0, 1, 2, 3, 4]);
+  const overlap = (await heatmap(five, { windows: { size: 3, stride: 2 } })).vegaLite!;
+  assert.equal(overlap.layer[1].data.values.length, 4);
+  assert.equal(overlap.layer[1].data.values[3].c1, "4");
+  await assert.rejects(() => heatmap(x, { domain: [3, 3] }), /low < high/);
+  await assert.rejects(() => heatmap(x, { windows: { size: 0, stride: 2 } }), /whole size/);
 });
