@@ -210,27 +210,64 @@ export async function filterGrid(
 }
 
 /**
- * The activation maps of one image: one grey tile per channel of `x` `[N, H, W, K]`, each scaled to its own
- * range (white = most active).
+ * The tiles of `activationMaps`: one grey `ImageTile` per channel of image `index` of `x`
+ * `[N, H, W, K]`, captioned with its channel number; each scaled to its own range, or with
+ * `sharedScale` all to one (the minimum and maximum over the image's maps).
  *
- * @param index which image of the batch (default 0)
- * @see ../../notebooks/06_neuron_view.ipynb
+ * @throws {RangeError} for an index outside the batch, or a value that is not finite
+ * @example
+ * ```ts
+ * import { activationTiles } from "convkit/plot/images.ts";
+ * import assert from "node:assert/strict";
+ * // map 0 spans 0..1, map 1 is 1e-7 of noise: shared, map 1 stays black
+ * const x = { data: new Float64Array([0, 0, 1, 1e-7]), shape: [1, 1, 2, 2] };
+ * assert.equal(activationTiles(x, { sharedScale: true })[1].rgba[4], 0);
+ * assert.equal(activationTiles(x)[1].rgba[4], 255);
+ * ```
  */
-export async function activationMaps(
+export function activationTiles(
   x: Tensor,
-  opts: GridOptions & { index?: number } = {},
-): Promise<Figure> {
+  opts: { index?: number; sharedScale?: boolean } = {},
+): ImageTile[] {
   checkTensor("activationMaps", "x", x, 4, "[N, H, W, C]");
   const [n, h, w, k] = x.shape;
   const index = opts.index ?? 0;
   if (!Number.isInteger(index) || index < 0 || index >= n) {
     throw new RangeError(`activationMaps: index ${index} is outside the batch of ${n}`);
   }
-  const tiles = Array.from({ length: k }, (_, ch) => {
+  const image = x.data.subarray(index * h * w * k, (index + 1) * h * w * k);
+  let range: { min: number; max: number } | undefined;
+  if (opts.sharedScale) {
+    range = { min: Infinity, max: -Infinity };
+    for (const v of image) {
+      range.min = Math.min(range.min, v);
+      range.max = Math.max(range.max, v);
+    }
+  }
+  return Array.from({ length: k }, (_, ch) => {
     const d = new Float64Array(h * w);
-    for (let p = 0; p < h * w; p++) d[p] = x.data[(index * h * w + p) * k + ch];
-    return tile(d, h, w, 1, undefined, `${ch}`);
+    for (let p = 0; p < h * w; p++) d[p] = image[p * k + ch];
+    return tile(d, h, w, 1, range, `${ch}`);
   });
+}
+
+/**
+ * The activation maps of one image: one grey tile per channel of `x` `[N, H, W, K]` (white = most
+ * active). Each map is scaled to its own range by default, which shows the pattern of a weak map too,
+ * but also blows float32 rounding noise (~1e-7) up to full contrast; with `sharedScale` every map uses
+ * one range (the minimum and maximum over all of them), so maps can be compared and a map that barely
+ * answers stays dark.
+ *
+ * @param index which image of the batch (default 0)
+ * @throws {RangeError} for an index outside the batch, or a value that is not finite
+ * @see ../../notebooks/06_neuron_view.ipynb
+ */
+export async function activationMaps(
+  x: Tensor,
+  opts: GridOptions & { index?: number; sharedScale?: boolean } = {},
+): Promise<Figure> {
+  const tiles = activationTiles(x, opts);
+  const [, h, w, k] = x.shape;
   return await imageGrid(tiles, {
     ...opts,
     title: opts.title ?? `${k} activation maps of ${h}x${w}`,
