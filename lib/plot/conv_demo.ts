@@ -9,6 +9,11 @@
  * (no network) and works where scripts do not run: the HTML itself is the first step as tables, and
  * the bundle carries an SVG of it for front ends without HTML.
  *
+ * Output size `(N - F + 2P) / S + 1` and the demo's layout (input 0..2, weights -1..1, biases 1 and 0,
+ * stride 2, pad 1) follow CS231n Lecture 7 and its notes' demo.
+ *
+ * @see https://cs231n.github.io/convolutional-networks/#conv (the demo this one follows)
+ * @see ../../notebooks/04_conv_layer_summary.ipynb
  * @module
  */
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display.ts";

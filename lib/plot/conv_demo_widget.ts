@@ -248,9 +248,10 @@ export function convDemoCore(): ConvDemoCore {
       html += "<tr>";
       for (let j = 0; j < w; j++) {
         const bg = mark(i, j);
-        html += `<td style="${cellStyle}${bg ? `background:${bg};font-weight:bold;` : ""}${
+        // <b> as well as the colour: a front end that strips styles (an untrusted notebook) keeps it
+        html += `<td style="${cellStyle}${bg ? `background-color:${bg};` : ""}${
           grey(i, j) ? "color:#999;" : ""
-        }">${value(i, j)}</td>`;
+        }">${bg ? `<b>${value(i, j)}</b>` : value(i, j)}</td>`;
       }
       html += "</tr>";
     }
@@ -297,9 +298,14 @@ export function convDemoCore(): ConvDemoCore {
           `${esc(opts.error)} (showing the last setting that fits)</div>`;
       }
     }
-    html += `<div style="display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start;">`;
+    // a layout table, not flex boxes: columns survive a sanitizer that strips styles
+    const col = (extra: string) =>
+      `<td valign="top" style="vertical-align:top;text-align:left;padding:2px 16px 2px 2px;` +
+      `background:none;${extra}">`;
+    html += `<div style="overflow-x:auto;"><table style="border-collapse:separate;margin:0;">` +
+      `<tr style="background:none;">`;
     // input volume, padded
-    html += `<div><div>Input volume (+pad ${pad}) (${np}x${np}x${channels})</div>`;
+    html += `${col("")}<div>Input volume (+pad ${pad}) (${np}x${np}x${channels})</div>`;
     for (let c = 0; c < channels; c++) {
       html += `<div>x[:,:,${c}]</div>` + grid(
         np,
@@ -309,11 +315,11 @@ export function convDemoCore(): ConvDemoCore {
         (i, j) => i < pad || j < pad || i >= n + pad || j >= n + pad,
       );
     }
-    html += `</div>`;
+    html += `</td>`;
     // filters and biases
     for (let q = 0; q < kk; q++) {
       const cur = q === k;
-      html += `<div style="${cur ? "outline:2px solid #e08000;" : ""}padding:2px;">` +
+      html += col(cur ? "outline:2px solid #e08000;" : "") +
         `<div>Filter W${q} (${f}x${f}x${channels})</div>`;
       for (let c = 0; c < channels; c++) {
         html += `<div>w${q}[:,:,${c}]</div>` + grid(
@@ -325,10 +331,10 @@ export function convDemoCore(): ConvDemoCore {
         );
       }
       html += `<div>Bias b${q} (1x1x1)</div>` +
-        grid(1, 1, () => d.b[q], () => cur ? orange : "", () => false) + `</div>`;
+        grid(1, 1, () => d.b[q], () => cur ? orange : "", () => false) + `</td>`;
     }
     // output volume
-    html += `<div><div>Output volume (${size}x${size}x${kk})</div>`;
+    html += `${col("")}<div>Output volume (${size}x${size}x${kk})</div>`;
     for (let q = 0; q < kk; q++) {
       html += `<div>o[:,:,${q}]</div>` + grid(
         size,
@@ -338,7 +344,7 @@ export function convDemoCore(): ConvDemoCore {
         () => false,
       );
     }
-    html += `</div></div>`;
+    html += `</td></tr></table></div>`;
     // the step's multiply-adds
     const t = terms(d, oh, ow, k);
     const num = (v: number) => v < 0 ? `(${v})` : String(v);

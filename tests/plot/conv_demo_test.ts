@@ -182,7 +182,9 @@ function outputsShown(html: string, k: number): number[] {
   // the numbers of the output tables o[:,:,0] .. o[:,:,k-1]: the cells after "Output volume"
   const part = html.slice(html.indexOf("Output volume"), html.indexOf("-sum"));
   const tables = part.split(/<div>o\[:,:,\d\]<\/div>/).slice(1, k + 1);
-  return tables.map((t) => [...t.matchAll(/<td[^>]*>(-?\d+)<\/td>/g)].map((m) => Number(m[1])))
+  return tables.map((t) =>
+    [...t.matchAll(/<td[^>]*>(?:<b>)?(-?\d+)(?:<\/b>)?<\/td>/g)].map((m) => Number(m[1]))
+  )
     .flat();
 }
 
@@ -237,6 +239,10 @@ Deno.test("convDemo() bundle: static first step as HTML tables, one inline scrip
   const staticPart = html.slice(0, html.indexOf("<script>"));
   assert.doesNotMatch(staticPart, /<select|<button/);
   assert.match(staticPart, /output 3x3x2/);
+  // the first step is marked in bold too (a sanitizer may strip the colours): o[0,0,0], and
+  // 27 input cells, 27 weights and the bias of W0 under it
+  assert.match(staticPart, /o\[:,:,0\]<\/div><table[^>]*><tr><td[^>]*><b>/);
+  assert.equal(staticPart.match(/<td[^>]*><b>/g)?.length, 27 + 27 + 1 + 1);
   assert.deepEqual(
     outputsShown(staticPart, 2),
     [0, 1].flatMap((q) => Array.from({ length: 9 }, (_, i) => a.data.out[i * 2 + q])),
