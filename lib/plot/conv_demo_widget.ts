@@ -300,9 +300,10 @@ export function convDemoCore(): ConvDemoCore {
     }
     // a layout table, not flex boxes: columns survive a sanitizer that strips styles
     const col = (extra: string) =>
-      `<td valign="top" style="vertical-align:top;text-align:left;padding:2px 16px 2px 2px;` +
+      `<td valign="top" style="vertical-align:top;text-align:left;padding:2px 6px;` +
       `background:none;${extra}">`;
-    html += `<div style="overflow-x:auto;"><table style="border-collapse:separate;margin:0;">` +
+    html +=
+      `<div style="overflow-x:auto;"><table style="border-collapse:separate;border-spacing:8px 0;margin:0;">` +
       `<tr style="background:none;">`;
     // input volume, padded
     html += `${col("")}<div>Input volume (+pad ${pad}) (${np}x${np}x${channels})</div>`;
@@ -319,7 +320,7 @@ export function convDemoCore(): ConvDemoCore {
     // filters and biases
     for (let q = 0; q < kk; q++) {
       const cur = q === k;
-      html += col(cur ? "outline:2px solid #e08000;" : "") +
+      html += col(`border:2px solid ${cur ? "#e08000" : "transparent"};`) +
         `<div>Filter W${q} (${f}x${f}x${channels})</div>`;
       for (let c = 0; c < channels; c++) {
         html += `<div>w${q}[:,:,${c}]</div>` + grid(
