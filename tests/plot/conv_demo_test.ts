@@ -273,3 +273,100 @@ Deno.test("convDemo() script runs on its own and mounts the widget from the embe
   assert.deepEqual(demo.shape, [3, 3, 2]);
   assert.equal(data.out.length, 18);
 });
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+/** Clicks and selects in a real page, then writes what the widget showed into <pre id="result">. */
+const DRIVER = `(function () {
+  var log = [];
+  try {
+    var root = document.querySelector(".convkit-conv-demo");
+    var text = function (sel) { var e = root.querySelector(sel); return e ? e.textContent : null; };
+    var note = function () {
+      log.push({ step: text('[id$="-step"]'), error: text('[id$="-error"]'),
+        head: root.firstElementChild.firstElementChild.textContent, sum: text('[id$="-sum"]') });
+    };
+    var set = function (key, v) {
+      var s = root.querySelector('select[data-setting="' + key + '"]');
+      s.value = String(v);
+      s.dispatchEvent(new Event("change", { bubbles: true }));
+    };
+    note();
+    root.querySelector('button[data-action="next"]').click(); note();
+    set("stride", 3); note();
+    set("n", 7); note();
+  } catch (e) {
+    log.push({ thrown: String(e) });
+  }
+  var pre = document.createElement("pre");
+  pre.id = "result";
+  pre.textContent = JSON.stringify(log);
+  document.body.appendChild(pre);
+})();`;
+
+Deno.test({
+  name:
+    "convDemo() HTML works in headless Chromium: steps, refuses S=3 with the kit's message, redraws N=7",
+  ignore: !hasChromium,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const page = `${dir}/demo.html`;
+      await Deno.writeTextFile(
+        page,
+        `<!doctype html><html><head><meta charset="utf-8"></head><body>${convDemo().html()}` +
+          `<script>${DRIVER}</script></body></html>`,
+      );
+      const { stdout } = await new Deno.Command(CHROMIUM, {
+        args: [
+          "--headless=new",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--no-first-run",
+          "--disable-extensions",
+          "--disable-background-networking",
+          "--disable-component-update",
+          `--user-data-dir=${dir}/profile`,
+          "--dump-dom",
+          `file://${page}`,
+        ],
+        stdout: "piped",
+        stderr: "null",
+        signal: AbortSignal.timeout(60_000),
+      }).output();
+      const dom = new TextDecoder().decode(stdout);
+      const m = dom.match(/<pre id="result">(.*?)<\/pre>/s);
+      assert.ok(m, "no result in the page");
+      const unescape = (s: string) =>
+        s.replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(
+          /&amp;/g,
+          "&",
+        );
+      const log = JSON.parse(unescape(m[1]));
+      assert.equal(log.length, 4, JSON.stringify(log));
+      assert.equal(log[0].step, "step 1 of 18");
+      assert.match(log[0].sum, /^o\[0,0,0\] = /);
+      assert.equal(log[1].step, "step 2 of 18");
+      assert.match(log[1].sum, /^o\[0,1,0\] = x\[0:3, 2:5, :\]/);
+      const msg = kitMessage(() => outputSize(5, 3, 3, 1, "convDemo"));
+      assert.equal(log[2].error, `refused: ${msg} (showing the last setting that fits)`);
+      assert.match(log[2].head, /output 3x3x2/);
+      assert.equal(log[3].error, null);
+      assert.match(
+        log[3].head,
+        /input 7x7x3 .* stride 3, pad 1: output 3x3x2, \(7 - 3 \+ 2\) \/ 3 \+ 1 = 3/,
+      );
+      const kit = convDemoData({ n: 7, f: 3, stride: 3, pad: 1, k: 2 }, 0);
+      assert.match(log[3].sum, new RegExp(`= ${kit.out[0]}$`));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
