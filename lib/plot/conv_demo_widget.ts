@@ -72,8 +72,8 @@ export interface ConvDemoCore {
   compute(s: ConvDemoSettings, seed: number): ConvDemoData | { error: string };
   /** The widget's HTML for data `d` at step `step` (output index in (k, oh, ow) order). */
   render(d: ConvDemoData, step: number, opts: RenderOptions): string;
-  /** Makes `root` live: controls for N, F, S, P, K and stepping (browser only). */
-  mount(root: WidgetRoot, d: ConvDemoData): void;
+  /** Makes `root` live: controls for N, F, S, P, K and stepping; `play` steps every `intervalMs` (900). */
+  mount(root: WidgetRoot, d: ConvDemoData, intervalMs?: number): void;
 }
 
 /** Options of `render`. */
@@ -92,6 +92,10 @@ export interface RenderOptions {
 
 /** The little of the DOM `mount` uses (so tests can drive it with a fake). */
 export interface WidgetRoot {
+  /** The element's id: the prefix of the ids inside. */
+  id?: string;
+  /** False once the element has left the page (the cell re-ran): a running animation then stops. */
+  isConnected?: boolean;
   innerHTML: string;
   addEventListener(type: string, listener: (e: WidgetEvent) => void): void;
 }
@@ -361,10 +365,10 @@ export function convDemoCore(): ConvDemoCore {
     return html;
   }
 
-  function mount(root: WidgetRoot, initial: ConvDemoData) {
+  function mount(root: WidgetRoot, initial: ConvDemoData, intervalMs = 900) {
     let d = initial, step = 0, error = "", timer: ReturnType<typeof setInterval> | undefined;
     let chosen = { ...initial.settings };
-    const id = (root as unknown as { id?: string }).id || "convdemo";
+    const id = root.id || "convdemo";
     const show = () => {
       root.innerHTML = render(d, step, {
         id,
@@ -401,9 +405,10 @@ export function convDemoCore(): ConvDemoCore {
         if (timer !== undefined) stop();
         else {
           timer = setInterval(() => {
+            if (root.isConnected === false) return stop();
             step = (step + 1) % (d.size * d.size * d.settings.k);
             show();
-          }, 900);
+          }, intervalMs);
         }
       } else return;
       show();

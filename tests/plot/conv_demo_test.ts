@@ -229,6 +229,20 @@ Deno.test("mount() steps, recomputes on a control change, and refuses a stride t
   assert.match(root.innerHTML, />play</);
 });
 
+Deno.test("mount() animation steps on its timer and stops once the element has left the page", async () => {
+  const root = Object.assign(fakeRoot("t2"), { isConnected: true });
+  js.mount(root, convDemoData(CS231N_DEMO, 0), 50);
+  root.fire("click", { "data-action": "play" });
+  const step = () => Number(root.innerHTML.match(/step (\d+) of 18/)?.[1]);
+  for (let t = 0; t < 100 && step() < 2; t++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(step() >= 2, "the animation did not step");
+  root.isConnected = false; // the cell re-ran: the next tick clears the timer
+  await new Promise((r) => setTimeout(r, 100));
+  const stopped = step();
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(step(), stopped);
+});
+
 Deno.test("convDemo() bundle: static first step as HTML tables, one inline script, unique ids, an SVG fallback", async () => {
   const a = convDemo(), b = convDemo();
   assert.notEqual(a.id, b.id);
