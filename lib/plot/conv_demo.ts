@@ -258,9 +258,13 @@ export class ConvDemo {
       `<div style="color:#666;font-size:11px;font-family:sans-serif;">First step only: the controls ` +
       `(N, F, S, P, K and stepping) appear where the notebook's scripts run (a trusted notebook, ` +
       `VS Code, nbconvert HTML).</div></div>\n<script>(function () {\n` +
-      `var core = (${src})();\nvar data = ${json};\nvar tries = 0;\n` +
-      `function start() {\n  var el = document.getElementById(${JSON.stringify(id)});\n` +
-      `  if (el) core.mount(el, data);\n  else if (tries++ < 40) setTimeout(start, 50);\n}\n` +
+      `var core = (${src})();\nvar data = ${json};\nvar id = ${JSON.stringify(id)};\n` +
+      // the element just before this script (right even when an output is shown twice), else the
+      // one with its id; when neither is there yet, try again for 10 s
+      `var me = document.currentScript;\nvar tries = 0;\nfunction start() {\n` +
+      `  var prev = me && me.previousElementSibling;\n` +
+      `  var el = prev && prev.id === id ? prev : document.getElementById(id);\n` +
+      `  if (el) core.mount(el, data);\n  else if (tries++ < 100) setTimeout(start, 100);\n}\n` +
       `start();\n})();</script>`;
   }
 

@@ -96,6 +96,8 @@ export interface WidgetRoot {
   id?: string;
   /** False once the element has left the page (the cell re-ran): a running animation then stops. */
   isConnected?: boolean;
+  /** Set by `mount`: a second mount of the same element (its script ran again) does nothing. */
+  convkitLive?: boolean;
   innerHTML: string;
   addEventListener(type: string, listener: (e: WidgetEvent) => void): void;
 }
@@ -366,6 +368,8 @@ export function convDemoCore(): ConvDemoCore {
   }
 
   function mount(root: WidgetRoot, initial: ConvDemoData, intervalMs = 900) {
+    if (root.convkitLive) return;
+    root.convkitLive = true;
     let d = initial, step = 0, error = "", timer: ReturnType<typeof setInterval> | undefined;
     let chosen = { ...initial.settings };
     const id = root.id || "convdemo";

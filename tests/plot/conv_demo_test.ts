@@ -265,7 +265,7 @@ Deno.test("convDemo() bundle: static first step as HTML tables, one inline scrip
   assert.equal(html.match(/<script/g)?.length, 1);
   assert.equal(html.match(/<\/script>/g)?.length, 1);
   assert.doesNotMatch(html, /src=|href=|https?:|import\(/);
-  assert.ok(html.includes(`document.getElementById("${a.id}")`));
+  assert.ok(html.includes(`var id = "${a.id}";`));
   assert.ok(html.startsWith(`<div id="${a.id}"`));
   assert.match(String(bundle["text/plain"]), /output 3x3x2/);
   // the SVG is a picture resvg can draw
@@ -282,6 +282,18 @@ Deno.test("convDemo() script runs on its own and mounts the widget from the embe
   const doc = { getElementById: (id: string) => id === "demo-a" ? root : null };
   new Function("document", "setTimeout", script)(doc, setTimeout);
   assert.match(root.innerHTML, /step 1 of 18/);
+  // not in the page yet: the element just before the script
+  const detached = fakeRoot("demo-a");
+  const noDoc = {
+    getElementById: () => null,
+    currentScript: { previousElementSibling: detached },
+  };
+  new Function("document", "setTimeout", script)(noDoc, setTimeout);
+  assert.match(detached.innerHTML, /step 1 of 18/);
+  // the script again on the same element (a second view of the output): one set of listeners
+  new Function("document", "setTimeout", script)(doc, setTimeout);
+  root.fire("click", { "data-action": "next" });
+  assert.match(root.innerHTML, /step 2 of 18/);
   assert.deepEqual(outputsShown(root.innerHTML, 2), outputsShown(html, 2));
   const data: ConvDemoData = demo.data;
   assert.deepEqual(demo.shape, [3, 3, 2]);
