@@ -11,3 +11,4 @@ export * from "./diagrams.ts";
 export * from "./plotly.ts";
 export * from "./live.ts";
 export { encodePng, pngSize } from "./png.ts";
+export * from "./conv_demo.ts";
