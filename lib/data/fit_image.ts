@@ -158,14 +158,31 @@ export interface FitOptions {
    * digits: MNIST centres each digit in a 20x20 box of a 28x28 image, which LeNet-5 takes padded to 32).
    */
   margin?: number;
-  /** Replace v by 255 - v (e.g. a dark digit on white paper, for MNIST's white digits on black). */
-  invert?: boolean;
+  /**
+   * Replace v by 255 - v (e.g. a dark digit on white paper, for MNIST's white digits on black);
+   * `"auto"`: when the image's outermost pixels are light on average (above 127.5), as paper is.
+   */
+  invert?: boolean | "auto";
+}
+
+/** The mean of the outermost rows and columns of an image, all channels. */
+function borderMean(img: Tensor): number {
+  const [, h, w, c] = img.shape;
+  let sum = 0, n = 0;
+  for (let i = 0; i < h; i++) {
+    for (let j = 0; j < w; j++) {
+      if (i > 0 && i < h - 1 && j > 0 && j < w - 1) continue;
+      for (let ch = 0; ch < c; ch++) sum += img.data[(i * w + j) * c + ch];
+      n += c;
+    }
+  }
+  return sum / n;
 }
 
 /**
  * An image `[1, H, W, 1 or 3]` (0..255) as the net's input, still as bytes 0..255 `[1, h, w, c]`:
- * grey if the net takes one channel, inverted if asked, the centred crop of the input's aspect ratio
- * (inside the margin), resized by area averaging, rounded to bytes, and set in a border of `margin`
+ * grey if the net takes one channel, the centred crop of the input's aspect ratio
+ * (inside the margin), resized by area averaging, rounded to bytes, inverted if asked, and set in a border of `margin`
  * black pixels.
  *
  * @example
@@ -195,12 +212,13 @@ export function fitImage(img: Tensor, opts: FitOptions): Uint8Array {
   }
   const ih = h - 2 * m, iw = w - 2 * m;
   x = resizeArea(crop(x, ...centreCropBox(H, W, ih, iw)), ih, iw);
+  const invert = opts.invert === "auto" ? borderMean(x) > 127.5 : opts.invert ?? false;
   const out = new Uint8Array(h * w * c);
   for (let i = 0; i < ih; i++) {
     for (let j = 0; j < iw; j++) {
       for (let ch = 0; ch < c; ch++) {
         const v = Math.min(255, Math.max(0, Math.round(x.data[(i * iw + j) * c + ch])));
-        out[((i + m) * w + j + m) * c + ch] = opts.invert ? 255 - v : v;
+        out[((i + m) * w + j + m) * c + ch] = invert ? 255 - v : v;
       }
     }
   }

@@ -10,8 +10,7 @@
  *
  * @module
  */
-import { decode as decodePng } from "fast-png";
-import { convertIndexedToRgb } from "fast-png";
+import { convertIndexedToRgb, decode as decodePng, encode as encodePng } from "fast-png";
 import jpeg from "jpeg-js";
 import type { Tensor } from "../tensor.ts";
 
@@ -292,4 +291,32 @@ export async function loadImage(pathOrUrl: string, limits: ImageLimits = {}): Pr
     );
   }
   return decodeImage(await Deno.readFile(pathOrUrl), pathOrUrl, limits);
+}
+
+/**
+ * Writes an image `[1, H, W, 1 or 3]` with values 0..255 (rounded, clamped) as a PNG file, e.g. a dataset
+ * image to try `loadImage` on, or what the net sees after `fitImage`.
+ *
+ * @throws {RangeError} for another shape
+ * @example
+ * ```ts
+ * import { loadImage, saveImage } from "convkit/data/image.ts";
+ * import assert from "node:assert/strict";
+ * const path = await Deno.makeTempFile({ suffix: ".png" });
+ * await saveImage(path, { data: Float64Array.from([0, 127.6, 300]), shape: [1, 1, 3, 1] });
+ * assert.deepEqual([...(await loadImage(path)).data], [0, 0, 0, 128, 128, 128, 255, 255, 255]);
+ * await Deno.remove(path);
+ * ```
+ */
+export async function saveImage(path: string, img: Tensor): Promise<void> {
+  const [n, h, w, c] = img.shape;
+  if (img.shape.length !== 4 || n !== 1 || (c !== 1 && c !== 3)) {
+    throw new RangeError(
+      `saveImage: expected one image [1, H, W, 1 or 3], got [${img.shape.join(", ")}]`,
+    );
+  }
+  const data = Uint8Array.from(img.data, (v) => Math.min(255, Math.max(0, Math.round(v))));
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  if (dir) await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeFile(path, encodePng({ width: w, height: h, data, channels: c, depth: 8 }));
 }

@@ -71,6 +71,34 @@ Deno.test("fitImage() puts an inverted, shrunk grey image in a black margin (MNI
   assert.deepEqual([...out], [0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 });
 
+Deno.test('fitImage() inverts on "auto" only an image with a light border', () => {
+  // dark digit on white: border mean 255 -> inverted; white digit on black: border 0 -> kept
+  const paper = img([255, 255, 255, 255, 0, 255, 255, 255, 255], 3, 3, 1);
+  assert.deepEqual([...fitImage(paper, { shape: [3, 3, 1], invert: "auto" })], [
+    0,
+    0,
+    0,
+    0,
+    255,
+    0,
+    0,
+    0,
+    0,
+  ]);
+  const mnist = img([0, 0, 0, 0, 255, 0, 0, 0, 0], 3, 3, 1);
+  assert.deepEqual([...fitImage(mnist, { shape: [3, 3, 1], invert: "auto" })], [
+    0,
+    0,
+    0,
+    0,
+    255,
+    0,
+    0,
+    0,
+    0,
+  ]);
+});
+
 Deno.test("fitImage() gives a grey image three channels for an RGB net, and rounds to bytes", () => {
   const out = fitImage(img([0, 1, 2, 3], 2, 2, 1), { shape: [1, 1, 3] }); // mean 1.5 -> 2
   assert.deepEqual([...out], [2, 2, 2]);
