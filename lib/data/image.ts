@@ -1,0 +1,322 @@
+/**
+ * One's own images: a PNG or JPEG file, from a path or a URL, decoded into a kit tensor `[1, H, W, 3]`
+ * with values 0..255 (the scale of the dataset bytes). Decoding is npm's: `fast-png` (image-js) and
+ * `jpeg-js`. Grey images get three equal channels; an alpha channel is composited over white, as an
+ * image viewer shows a transparent PNG on a white page; 16-bit PNGs are scaled to 8 bits (v / 257).
+ *
+ * Limits, each an `ImageError` that says which: a file or a download over `IMAGE_MAX_BYTES`, an image
+ * over `IMAGE_MAX_PIXELS` (checked from the header, before decoding), a server that does not answer in
+ * `IMAGE_TIMEOUT_S` or sends nothing for that long.
+ *
+ * @module
+ */
+import { convertIndexedToRgb, decode as decodePng, encode as encodePng } from "fast-png";
+import jpeg from "jpeg-js";
+import type { Tensor } from "../tensor.ts";
+
+/** Why an image could not be loaded. */
+export type ImageErrorKind = "missing" | "format" | "too-large" | "http" | "network";
+
+/** An image that could not be loaded; `kind` says why. */
+export class ImageError extends Error {
+  constructor(message: string, readonly kind: ImageErrorKind) {
+    super(message);
+    this.name = "ImageError";
+  }
+}
+
+/** The largest file or download read: 32 MiB (a 24-megapixel JPEG is about 10 MiB). */
+export const IMAGE_MAX_BYTES = 32 * 2 ** 20;
+/** The most pixels decoded: 40 megapixels (160 MB as RGBA bytes, 960 MB as the kit's float64 tensor). */
+export const IMAGE_MAX_PIXELS = 40e6;
+/** Seconds a URL may take to answer, and between two pieces of data. */
+export const IMAGE_TIMEOUT_S = 30;
+
+/** Limits of `decodeImage` and `loadImage`. */
+export interface ImageLimits {
+  /** Default `IMAGE_MAX_BYTES`. */
+  maxBytes?: number;
+  /** Default `IMAGE_MAX_PIXELS`. */
+  maxPixels?: number;
+  /** For URLs; default `IMAGE_TIMEOUT_S`. */
+  timeoutS?: number;
+}
+
+const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+
+/** The format of image bytes, from their first bytes ("magic numbers"), or undefined. */
+export function sniffFormat(bytes: Uint8Array): "png" | "jpeg" | undefined {
+  if (bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return "png";
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) {
+    return "jpeg";
+  }
+  return undefined;
+}
+
+/** What the first bytes of an unsupported file suggest it is, for the error message. */
+function guessOther(bytes: Uint8Array): string {
+  const ascii = new TextDecoder("latin1").decode(bytes.subarray(0, 16));
+  if (ascii.startsWith("GIF8")) return "a GIF";
+  if (ascii.startsWith("RIFF") && ascii.slice(8, 12) === "WEBP") return "a WebP image";
+  if (ascii.startsWith("BM")) return "a BMP image";
+  if (ascii.slice(4, 12) === "ftypheic" || ascii.slice(4, 12) === "ftypmif1") {
+    return "a HEIC/HEIF photo";
+  }
+  if (/^\s*</.test(ascii)) return "text (HTML or SVG?)";
+  return "not a PNG or JPEG";
+}
+
+/** PNG width and height from the IHDR chunk (bytes 16..23, big-endian). */
+function pngDims(bytes: Uint8Array): [number, number] {
+  if (bytes.length < 24) throw new ImageError("the PNG is cut short (no header)", "format");
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return [v.getUint32(16), v.getUint32(20)];
+}
+
+/** Pixels `h*w*c` (any bit depth, `c` 1..4) as RGB bytes, alpha composited over white. */
+function toRgb(
+  data: ArrayLike<number>,
+  h: number,
+  w: number,
+  c: number,
+  max: number,
+): Float64Array {
+  const out = new Float64Array(h * w * 3);
+  const k = 255 / max;
+  for (let p = 0; p < h * w; p++) {
+    const s = p * c;
+    const rgb = c >= 3
+      ? [data[s] * k, data[s + 1] * k, data[s + 2] * k]
+      : [data[s] * k, data[s] * k, data[s] * k];
+    const alpha = c === 2 || c === 4 ? data[s + c - 1] / max : 1;
+    for (let ch = 0; ch < 3; ch++) {
+      out[p * 3 + ch] = Math.round(alpha * rgb[ch] + (1 - alpha) * 255);
+    }
+  }
+  return out;
+}
+
+/**
+ * Decodes PNG or JPEG bytes into `[1, H, W, 3]`, values 0..255 (whole numbers).
+ *
+ * @param name what to call the image in errors (its path or URL)
+ * @throws {ImageError} `format` for bytes that are not a PNG or JPEG (the message guesses what they are)
+ *   or a damaged file; `too-large` beyond `maxBytes` or `maxPixels`
+ * @example
+ * ```ts
+ * import { decodeImage } from "convkit/data/image.ts";
+ * import { encodePng } from "convkit/plot/png.ts";
+ * import assert from "node:assert/strict";
+ * // one red pixel and one half-transparent black one (over white: 255 * 0.5 -> 128)
+ * const png = await encodePng(new Uint8Array([255, 0, 0, 255, 0, 0, 0, 127]), 2, 1);
+ * const img = decodeImage(png);
+ * assert.deepEqual(img.shape, [1, 1, 2, 3]);
+ * assert.deepEqual([...img.data], [255, 0, 0, 128, 128, 128]);
+ * ```
+ */
+export function decodeImage(bytes: Uint8Array, name = "image", limits: ImageLimits = {}): Tensor {
+  const maxBytes = limits.maxBytes ?? IMAGE_MAX_BYTES,
+    maxPixels = limits.maxPixels ?? IMAGE_MAX_PIXELS;
+  if (bytes.length > maxBytes) {
+    throw new ImageError(
+      `${name}: ${bytes.length} bytes is over the ${maxBytes}-byte limit`,
+      "too-large",
+    );
+  }
+  const format = sniffFormat(bytes);
+  if (!format) {
+    throw new ImageError(
+      `${name}: ${guessOther(bytes)}: only PNG and JPEG are read (convert it, e.g. save as PNG)`,
+      "format",
+    );
+  }
+  const tooMany = (h: number, w: number) =>
+    new ImageError(
+      `${name}: ${w}x${h} is ${(w * h / 1e6).toFixed(1)} megapixels, over the ${
+        maxPixels / 1e6
+      }-megapixel limit: make it smaller first`,
+      "too-large",
+    );
+  if (format === "png") {
+    const [w, h] = pngDims(bytes);
+    if (w * h > maxPixels) throw tooMany(h, w);
+    let png;
+    try {
+      png = decodePng(bytes);
+    } catch (e) {
+      throw new ImageError(`${name}: a damaged PNG (${(e as Error).message})`, "format");
+    }
+    if (png.palette) {
+      const rgb = convertIndexedToRgb(png);
+      const c = rgb.length / (png.width * png.height);
+      return {
+        data: toRgb(rgb, png.height, png.width, c, 255),
+        shape: [1, png.height, png.width, 3],
+      };
+    }
+    const max = png.depth === 16 ? 65535 : 2 ** png.depth - 1;
+    return {
+      data: toRgb(png.data, png.height, png.width, png.channels, max),
+      shape: [1, png.height, png.width, 3],
+    };
+  }
+  let img;
+  try {
+    img = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: false,
+      maxResolutionInMP: maxPixels / 1e6,
+      maxMemoryUsageInMB: Math.ceil(maxPixels * 4 / 2 ** 20) + 64,
+    });
+  } catch (e) {
+    const m = (e as Error).message ?? String(e);
+    const size = /maxResolutionInMP limit exceeded by (\d+)MP/.exec(m);
+    if (size || /maxResolutionInMP|maxMemoryUsageInMB/.test(m)) {
+      throw new ImageError(
+        `${name}: the JPEG is over the ${maxPixels / 1e6}-megapixel limit: make it smaller first`,
+        "too-large",
+      );
+    }
+    throw new ImageError(`${name}: a damaged JPEG (${m})`, "format");
+  }
+  return {
+    data: Float64Array.from(img.data as Uint8Array),
+    shape: [1, img.height, img.width, 3],
+  };
+}
+
+/** Reads a response body, stopping beyond `maxBytes` and when no data comes for `timeoutS`. */
+async function readCapped(
+  res: Response,
+  url: string,
+  maxBytes: number,
+  timeoutS: number,
+): Promise<Uint8Array> {
+  const length = Number(res.headers.get("content-length") ?? NaN);
+  if (length > maxBytes) {
+    await res.body?.cancel();
+    throw new ImageError(
+      `${url}: ${length} bytes is over the ${maxBytes}-byte limit`,
+      "too-large",
+    );
+  }
+  const reader = res.body!.getReader();
+  const parts: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    while (true) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new ImageError(`${url}: no data for ${timeoutS} s`, "network")),
+          timeoutS * 1000,
+        );
+      });
+      const r = await Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
+      if (r.done) break;
+      bytes += r.value.length;
+      if (bytes > maxBytes) {
+        throw new ImageError(
+          `${url}: more than the ${maxBytes}-byte limit arrived`,
+          "too-large",
+        );
+      }
+      parts.push(r.value);
+    }
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    if (e instanceof ImageError) throw e;
+    throw new ImageError(
+      `${url}: the transfer broke off (${(e as Error).message})`,
+      "network",
+    );
+  }
+  const out = new Uint8Array(bytes);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/**
+ * Loads a PNG or JPEG from a file path or an `http(s)://` URL as `[1, H, W, 3]`, values 0..255.
+ *
+ * @param pathOrUrl a path (relative to the working directory: in a notebook, `notebooks/`) or a URL
+ * @throws {ImageError} `missing` (no such file, or a folder), `http` (an error status), `network`
+ *   (unreachable, no answer within `timeoutS`, broken off), `too-large`, `format` (see `decodeImage`)
+ * @see ../../notebooks/17_cifar10_demo.ipynb
+ */
+export async function loadImage(pathOrUrl: string, limits: ImageLimits = {}): Promise<Tensor> {
+  const maxBytes = limits.maxBytes ?? IMAGE_MAX_BYTES,
+    timeoutS = limits.timeoutS ?? IMAGE_TIMEOUT_S;
+  if (/^https?:\/\//i.test(pathOrUrl)) {
+    let res: Response;
+    const ctl = new AbortController();
+    const timer = setTimeout(
+      () => ctl.abort(new Error(`no answer within ${timeoutS} s`)),
+      timeoutS * 1000,
+    );
+    try {
+      res = await fetch(pathOrUrl, { signal: ctl.signal });
+    } catch (e) {
+      throw new ImageError(
+        `could not reach ${pathOrUrl}: ${(e as Error).message}`,
+        "network",
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      throw new ImageError(`${pathOrUrl} answered ${res.status} ${res.statusText}`, "http");
+    }
+    return decodeImage(await readCapped(res, pathOrUrl, maxBytes, timeoutS), pathOrUrl, limits);
+  }
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.stat(pathOrUrl);
+  } catch {
+    throw new ImageError(
+      `${pathOrUrl}: no such file (relative paths start in ${Deno.cwd()})`,
+      "missing",
+    );
+  }
+  if (!st.isFile) throw new ImageError(`${pathOrUrl} is not a file`, "missing");
+  if (st.size > maxBytes) {
+    throw new ImageError(
+      `${pathOrUrl}: ${st.size} bytes is over the ${maxBytes}-byte limit`,
+      "too-large",
+    );
+  }
+  return decodeImage(await Deno.readFile(pathOrUrl), pathOrUrl, limits);
+}
+
+/**
+ * Writes an image `[1, H, W, 1 or 3]` with values 0..255 (rounded, clamped) as a PNG file, e.g. a dataset
+ * image to try `loadImage` on, or what the net sees after `fitImage`.
+ *
+ * @throws {RangeError} for another shape
+ * @example
+ * ```ts
+ * import { loadImage, saveImage } from "convkit/data/image.ts";
+ * import assert from "node:assert/strict";
+ * const path = await Deno.makeTempFile({ suffix: ".png" });
+ * await saveImage(path, { data: Float64Array.from([0, 127.6, 300]), shape: [1, 1, 3, 1] });
+ * assert.deepEqual([...(await loadImage(path)).data], [0, 0, 0, 128, 128, 128, 255, 255, 255]);
+ * await Deno.remove(path);
+ * ```
+ */
+export async function saveImage(path: string, img: Tensor): Promise<void> {
+  const [n, h, w, c] = img.shape;
+  if (img.shape.length !== 4 || n !== 1 || (c !== 1 && c !== 3)) {
+    throw new RangeError(
+      `saveImage: expected one image [1, H, W, 1 or 3], got [${img.shape.join(", ")}]`,
+    );
+  }
+  const data = Uint8Array.from(img.data, (v) => Math.min(255, Math.max(0, Math.round(v))));
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  if (dir) await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeFile(path, encodePng({ width: w, height: h, data, channels: c, depth: 8 }));
+}
