@@ -8,7 +8,11 @@
  * In a student edition (it has `grading/edition.json`) it runs the visible checks of every exercise
  * instead, one line per exercise, ending with the same closing line.
  *
- * Flags: `--only-notebooks`, `--no-notebooks`, `--no-editions`, and notebook paths to run just those.
+ * After the notebooks, the same notebooks in headless Chromium (tools/browser_check.ts: their HTML,
+ * their figures' text, one live in classic Notebook; Chromium is installed when missing).
+ *
+ * Flags: `--only-notebooks`, `--no-notebooks`, `--no-editions`, `--no-browser`, and notebook paths to
+ * run just those.
  *
  * @module
  */
@@ -21,6 +25,7 @@ const args = Deno.args.filter((a) => !a.startsWith("--"));
 const onlyNotebooks = Deno.args.includes("--only-notebooks");
 const noNotebooks = Deno.args.includes("--no-notebooks");
 const noEditions = Deno.args.includes("--no-editions") || args.length > 0;
+const noBrowser = Deno.args.includes("--no-browser");
 
 // in a student edition `deno task test` is the visible checks
 if (isStudentEdition() && !onlyNotebooks) {
@@ -111,6 +116,7 @@ if (python) {
     })
     : listNotebooks();
   console.log(`== notebooks (${notebooks.length}, through Jupyter and the Deno kernel)`);
+  const started = Date.now();
   const r = await runTee(python, ["tools/run_notebooks.py", ...notebooks]);
   const c = counts(r.text);
   if (c) {
@@ -118,6 +124,26 @@ if (python) {
     failed += c.failed;
   }
   if (r.code !== 0 && (!c || c.failed === 0)) broken = true;
+  if (!noBrowser) {
+    // what the run left in build/ (HTML, figures' SVG), in Chromium; then one notebook live
+    console.log(
+      "== the notebooks in headless Chromium (HTML, figures' text, classic Notebook live)",
+    );
+    const b = await runTee(Deno.execPath(), [
+      "run",
+      "-A",
+      "tools/browser_check.ts",
+      "--since",
+      String(started),
+      ...notebooks,
+    ]);
+    const bc = counts(b.text);
+    if (bc) {
+      passed += bc.passed;
+      failed += bc.failed;
+    }
+    if (b.code !== 0 && (!bc || bc.failed === 0)) broken = true;
+  }
 }
 
 if (python && !onlyNotebooks && !noEditions) {
