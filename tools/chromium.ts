@@ -9,7 +9,7 @@
  *
  * @module
  */
-import puppeteer, { type Browser } from "puppeteer-core";
+import type { Browser } from "puppeteer-core";
 import { SetupError } from "./jupyter.ts";
 
 const APT_PACKAGES = ["chromium"];
@@ -83,6 +83,8 @@ To skip the browser check: deno task test --no-browser`;
  * @param executablePath path of the Chromium executable, e.g. from {@link ensureChromium}
  */
 export async function launchChromium(executablePath: string): Promise<Browser> {
+  // loaded here, not at import: `deno task test` in a student edition never fetches it
+  const { default: puppeteer } = await import("puppeteer-core");
   return await puppeteer.launch({
     executablePath,
     headless: true,

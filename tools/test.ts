@@ -17,6 +17,7 @@
  * @module
  */
 import { setup } from "./jupyter.ts";
+import { ensureChromium } from "./chromium.ts";
 import { release } from "../grading/release.ts";
 import { isStudentEdition } from "../lib/edition.ts";
 
@@ -89,6 +90,10 @@ function counts(text: string): { passed: number; failed: number } | undefined {
 let passed = 0, failed = 0, broken = false;
 // Set-up first: the runner's own tests in tests/tools need Jupyter and the kernel too.
 const python = noNotebooks ? undefined : await setup();
+// and Chromium, for the browser check and its tests in tests/tools (the check reports a failure itself)
+if (python && !noBrowser) {
+  await ensureChromium().catch((e) => console.error(`[convkit setup] ${e.message}`));
+}
 
 if (!onlyNotebooks) {
   console.log("== deno test (tests/ and the JSDoc examples in lib/ and grading/)");
