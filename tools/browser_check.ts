@@ -120,9 +120,14 @@ export async function checkHtml(
 
 /**
  * Measures the text of every SVG in `dir` (one figure each, as lib/plot/render.ts kept them) in the
- * browser with DejaVu Sans, the font the kit renders PNGs with. Returns problems named by file and title.
+ * browser with DejaVu Sans, the font the kit renders PNGs with. Returns problems named by file and title;
+ * counts what it measured into `stats` (identical SVGs, a live chart redrawn unchanged, count once).
  */
-export async function checkFigures(browser: Browser, dir: string): Promise<string[]> {
+export async function checkFigures(
+  browser: Browser,
+  dir: string,
+  stats: { figures: number; texts: number } = { figures: 0, texts: 0 },
+): Promise<string[]> {
   let files: string[];
   try {
     files = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".svg")).map((e) => e.name)
@@ -144,6 +149,8 @@ export async function checkFigures(browser: Browser, dir: string): Promise<strin
         { waitUntil: "load" },
       );
       const r = await inspect(page, "figure");
+      stats.figures++;
+      stats.texts += r.counted.texts;
       const title = await page.evaluate(() =>
         (document.querySelector("svg title, svg text")?.textContent ?? "").trim().slice(0, 50)
       );
@@ -266,20 +273,32 @@ export async function checkLive(
       // deno-lint-ignore no-explicit-any
       const nb = (globalThis as any).Jupyter.notebook;
       nb.set_autosave_interval(0); // the test must not write outputs into the committed notebook
+      // a kernel that dies (or is restarted by the server) leaves its cells "running": stop waiting
+      nb.events.on("kernel_dead.Kernel kernel_restarting.Kernel", () => {
+        // deno-lint-ignore no-explicit-any
+        (globalThis as any).__convkitKernelDied = true;
+      });
       nb.execute_all_cells();
     });
     await page.waitForFunction(
       () => {
         // deno-lint-ignore no-explicit-any
-        const nb = (globalThis as any).Jupyter.notebook;
+        const g = globalThis as any;
         // a queued or running cell has the class "running" until the kernel's reply (codecell.js)
         // deno-lint-ignore no-explicit-any
-        return !nb.get_cells().some((c: any) => c.element.hasClass("running"));
+        const running = g.Jupyter.notebook.get_cells().some((c: any) =>
+          c.element.hasClass("running")
+        );
+        return g.__convkitKernelDied || !running;
       },
       { timeout: timeoutS * 1000, polling: 500 },
     ).catch(() => {
       throw new Error(`cells were still running after ${timeoutS} s`);
     });
+    // deno-lint-ignore no-explicit-any
+    if (await page.evaluate(() => (globalThis as any).__convkitKernelDied === true)) {
+      errors.push("the kernel died or was restarted while the cells ran");
+    }
     await page.evaluate(mathJaxDone, 10_000);
     await page.evaluate(settle, 500, 5_000);
     const report = await inspect(page, "live");
@@ -303,7 +322,11 @@ function stem(path: string): string {
   return path.replace(/^.*\//, "").replace(/\.ipynb$/, "");
 }
 
-async function timed(name: string, fn: () => Promise<string[]>): Promise<BrowserResult> {
+async function timed(
+  name: string,
+  fn: () => Promise<string[]>,
+  note = () => "",
+): Promise<BrowserResult> {
   const t0 = performance.now();
   let problems: string[];
   try {
@@ -313,7 +336,7 @@ async function timed(name: string, fn: () => Promise<string[]>): Promise<Browser
   }
   const r = { name, problems, seconds: (performance.now() - t0) / 1000 };
   const status = problems.length ? "FAILED" : "ok";
-  console.log(`browser ${name} ... ${status} (${r.seconds.toFixed(1)}s)`);
+  console.log(`browser ${name} ... ${status} (${r.seconds.toFixed(1)}s${note()})`);
   for (const p of problems) console.log(`  ${p}`);
   return r;
 }
@@ -340,8 +363,13 @@ export async function browserCheck(
         continue;
       }
       results.push(await timed(`html ${nb}`, () => checkHtml(browser, html, `${shots}/${nb}.png`)));
+      const stats = { figures: 0, texts: 0 };
       results.push(
-        await timed(`figures ${nb}`, () => checkFigures(browser, `${root}build/figures/${nb}`)),
+        await timed(
+          `figures ${nb}`,
+          () => checkFigures(browser, `${root}build/figures/${nb}`, stats),
+          () => `; ${stats.figures} SVGs, ${stats.texts} texts measured`,
+        ),
       );
     }
     const live = (opts.live ?? DEFAULT_LIVE).filter((n) => notebooks.includes(n));
