@@ -165,6 +165,14 @@ export async function checkFigures(
   }
 }
 
+function isDir(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
@@ -251,6 +259,8 @@ export async function checkLive(
 ): Promise<string[]> {
   const file = `${root}notebooks/${name}.ipynb`;
   const original = await Deno.readFile(file);
+  const checkpoints = `${root}notebooks/.ipynb_checkpoints`; // Notebook makes it on opening
+  const hadCheckpoints = isDir(checkpoints);
   const page = await browser.newPage();
   try {
     await page.setViewport(VIEWPORT);
@@ -315,6 +325,7 @@ export async function checkLive(
       await Deno.writeFile(file, original);
       console.log(`  (${name}.ipynb was saved by the front end; restored)`);
     }
+    if (!hadCheckpoints) await Deno.remove(checkpoints).catch(() => {}); // only when left empty
   }
 }
 
