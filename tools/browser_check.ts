@@ -47,7 +47,6 @@ export interface BrowserResult {
   name: string;
   problems: string[];
   seconds: number;
-  note?: string;
 }
 
 /** Starts collecting a page's errors: uncaught exceptions, console errors, failed requests. */
@@ -152,7 +151,10 @@ export async function checkFigures(
       stats.figures++;
       stats.texts += r.counted.texts;
       const title = await page.evaluate(() =>
-        (document.querySelector("svg title, svg text")?.textContent ?? "").trim().slice(0, 50)
+        // vega's title, else the first text (the kit's diagrams put their title first)
+        ((document.querySelector("svg .role-title-text") ?? document.querySelector("svg text"))
+          ?.textContent ?? "")
+          .trim().slice(0, 50)
       );
       const name = `${dir.startsWith(root) ? dir.slice(root.length) : dir}/${f}${
         title ? ` (${JSON.stringify(title)})` : ""
@@ -352,7 +354,12 @@ async function timed(
   return r;
 }
 
-/** Runs the browser tests on the given notebooks (stems such as `02_spatial_arithmetic`). */
+/**
+ * Runs the browser tests on the given notebooks (stems such as `02_spatial_arithmetic`), printing one
+ * line per test (with its problems below it) as it goes; `live` are run live when among `notebooks`.
+ *
+ * @throws {SetupError} when Chromium (or, for `live`, Jupyter) is missing and cannot be installed
+ */
 export async function browserCheck(
   notebooks: string[],
   opts: { since?: number; live?: string[] } = {},
