@@ -48,6 +48,9 @@ export interface PageReport {
  * output, or never run, is a problem; a `text/html` output with a script must show elements that its
  * HTML alone (parsed without running scripts) does not: what its script drew.
  *
+ * An output (or a table or `pre` in it) wider than its box, which scrolls sideways and so is cut in a
+ * screenshot, is a problem too.
+ *
  * Runs inside the page: takes and returns plain JSON.
  */
 export function inspectPage(opts: InspectOptions): PageReport {
@@ -233,6 +236,16 @@ export function inspectPage(opts: InspectOptions): PageReport {
       if (hasScript) counted.scripts++;
       outputs.push({ where: w, hasScript, tags: tagsOf(out) });
       checkGraphics(out, w);
+      // a table or a line wider than the page scrolls sideways: the screenshot (and a printout) cut it
+      for (const el of [out, ...Array.from(out.querySelectorAll("pre, table"))]) {
+        const wide = el.scrollWidth - el.clientWidth;
+        if (wide > tol && getComputedStyle(el).overflowX !== "visible") {
+          problems.push(
+            `${w}: ${el.tagName.toLowerCase()} is ${wide} px too wide: cut at the right`,
+          );
+          break;
+        }
+      }
     });
     const m = modelCells[ci];
     if (!m) return;

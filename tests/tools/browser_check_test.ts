@@ -91,6 +91,22 @@ Deno.test({
       );
 
       await t.step(
+        "checkHtml() reports an output wider than the page (cut at the right)",
+        async () => {
+          // a 3000 px wide cell in a 1200 px viewport, in an output that scrolls sideways
+          const wide = `<td style="min-width: 3000px">wide</td>`;
+          const problems = await check(
+            page(`<table><tr>${wide}</tr></table>`).replace(
+              "<body>",
+              "<body><style>.jp-OutputArea-output { overflow-x: auto }</style>",
+            ),
+          );
+          assert.equal(problems.length, 1, problems.join("\n"));
+          assert.match(problems[0], /code cell 1: div is \d+ px too wide: cut at the right/);
+        },
+      );
+
+      await t.step(
         "checkFigures() measures a rotated label where the browser turns it",
         async () => {
           const dir = await Deno.makeTempDir({ prefix: "convkit_figs_" });
