@@ -9,6 +9,9 @@ Why not plain `jupyter nbconvert --execute`: Deno's kernel can publish a cell's 
 reports `status: idle`, and nbclient stops reading at idle, so outputs get lost. This runner keeps
 reading the cell's messages until none has arrived for --grace seconds after idle.
 
+With --svg (default build/figures) the SVG of every figure the notebook draws is kept in a subfolder
+named after it (tools/browser_check.ts measures their text in a browser).
+
 With --html (default build/html) each executed notebook is also converted to HTML with nbconvert, and a
 notebook fails when its HTML shows fewer PNG figures than its outputs hold.
 
@@ -28,6 +31,7 @@ import argparse
 import json
 import os
 import queue
+import shutil
 import sys
 import time
 
@@ -245,6 +249,12 @@ def run_notebook(path, args):
     except Exception as e:  # missing, not JSON, not a notebook
         return False, f"cannot read the notebook: {type(e).__name__}: {str(e)[:300]}", 0.0
     env = dict(os.environ, NO_COLOR="1")
+    if args.svg:
+        # lib/plot/render.ts keeps each figure's SVG here, for tools/browser_check.ts to measure its text
+        svg_dir = os.path.abspath(os.path.join(args.svg, os.path.splitext(os.path.basename(path))[0]))
+        shutil.rmtree(svg_dir, ignore_errors=True)
+        os.makedirs(svg_dir)
+        env["CONVKIT_KEEP_SVG"] = svg_dir
     km = KernelManager(kernel_name=args.kernel)
     km.start_kernel(cwd=os.path.dirname(os.path.abspath(path)), env=env)
     kc = km.client()
@@ -321,6 +331,8 @@ def main():
     p.add_argument("--out", default="build/notebooks", help="folder for the executed notebooks ('' for none)")
     p.add_argument("--html", default="build/html",
                    help="folder for HTML versions ('' for none); a figure missing from the HTML fails the notebook")
+    p.add_argument("--svg", default="build/figures",
+                   help="folder for the SVG of every figure drawn, one subfolder per notebook ('' for none)")
     p.add_argument("--json", help="also write the results here as JSON")
     p.add_argument("--settle", type=float, default=2.0,
                    help="seconds to wait after the last cell for late errors (timers, rejections; default 2)")

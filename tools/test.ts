@@ -8,12 +8,16 @@
  * In a student edition (it has `grading/edition.json`) it runs the visible checks of every exercise
  * instead, one line per exercise, ending with the same closing line.
  *
- * Flags: `--only-notebooks`, `--no-notebooks`, `--no-editions`, and notebook paths to run just those
- * (nothing else).
+ * After the notebooks, the same notebooks in headless Chromium (tools/browser_check.ts: their HTML,
+ * their figures' text, one live in classic Notebook; Chromium is installed when missing).
+ *
+ * Flags: `--only-notebooks`, `--no-notebooks`, `--no-editions`, `--no-browser`, and notebook paths to
+ * run just those (nothing else).
  *
  * @module
  */
 import { setup } from "./jupyter.ts";
+import { ensureChromium } from "./chromium.ts";
 import { release } from "../grading/release.ts";
 import { isStudentEdition } from "../lib/edition.ts";
 
@@ -23,6 +27,7 @@ const args = Deno.args.filter((a) => !a.startsWith("--"));
 const onlyNotebooks = Deno.args.includes("--only-notebooks") || args.length > 0;
 const noNotebooks = Deno.args.includes("--no-notebooks");
 const noEditions = Deno.args.includes("--no-editions") || args.length > 0;
+const noBrowser = Deno.args.includes("--no-browser");
 
 // in a student edition `deno task test` is the visible checks
 if (isStudentEdition() && !onlyNotebooks) {
@@ -109,6 +114,10 @@ function counts(text: string): { passed: number; failed: number } | undefined {
 let passed = 0, failed = 0, broken = false;
 // Set-up first: the runner's own tests in tests/tools need Jupyter and the kernel too.
 const python = noNotebooks ? undefined : await setup();
+// and Chromium, for the browser check and its tests in tests/tools (the check reports a failure itself)
+if (python && !noBrowser) {
+  await ensureChromium().catch((e) => console.error(`[convkit setup] ${e.message}`));
+}
 
 if (!onlyNotebooks) {
   console.log("== deno test (tests/ and the JSDoc examples in lib/ and grading/)");
@@ -139,6 +148,7 @@ if (python) {
   // notebooks that keep a trained model (16, 17) must train here, not load one a lab session saved
   const models = `${root}build/test-models`;
   await Deno.remove(models, { recursive: true }).catch(() => {});
+  const started = Date.now();
   const r = await runTee(python, ["tools/run_notebooks.py", ...notebooks], {
     CONVKIT_MODELS: models,
   });
@@ -148,6 +158,26 @@ if (python) {
     failed += c.failed;
   }
   if (r.code !== 0 && (!c || c.failed === 0)) broken = true;
+  if (!noBrowser) {
+    // what the run left in build/ (HTML, figures' SVG), in Chromium; then one notebook live
+    console.log(
+      "== the notebooks in headless Chromium (HTML, figures' text, classic Notebook live)",
+    );
+    const b = await runTee(Deno.execPath(), [
+      "run",
+      "-A",
+      "tools/browser_check.ts",
+      "--since",
+      String(started),
+      ...notebooks,
+    ]);
+    const bc = counts(b.text);
+    if (bc) {
+      passed += bc.passed;
+      failed += bc.failed;
+    }
+    if (b.code !== 0 && (!bc || bc.failed === 0)) broken = true;
+  }
 }
 
 if (python && !onlyNotebooks && !noEditions) {

@@ -28,6 +28,23 @@ function init(): Promise<Uint8Array[]> {
   return ready;
 }
 
+let kept = 0;
+
+/**
+ * With `CONVKIT_KEEP_SVG=DIR` (set per notebook by `tools/run_notebooks.py`), each SVG drawn is also
+ * written to `DIR/001.svg`, `DIR/002.svg`, ... in drawing order, so that `tools/browser_check.ts` can
+ * measure its text in a browser (the PNG cannot show where a label was cut). Otherwise nothing.
+ */
+async function keepSvg(svg: string): Promise<void> {
+  // asked, not requested: without env permission (a script, not a test run) nobody gets a prompt
+  const allowed = Deno.permissions.querySync?.({ name: "env", variable: "CONVKIT_KEEP_SVG" });
+  if (allowed?.state !== "granted") return;
+  const dir = Deno.env.get("CONVKIT_KEEP_SVG");
+  if (!dir) return;
+  kept += 1;
+  await Deno.writeTextFile(`${dir}/${String(kept).padStart(3, "0")}.svg`, svg);
+}
+
 /**
  * Renders SVG text to PNG bytes, at `scale` times the SVG's size.
  *
@@ -41,6 +58,7 @@ function init(): Promise<Uint8Array[]> {
  * ```
  */
 export async function svgToPng(svg: string, scale = 1): Promise<Uint8Array> {
+  await keepSvg(svg);
   const fonts = await init();
   const r = new Resvg(svg, {
     font: {
