@@ -323,7 +323,8 @@ def run_notebook(path, args):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("notebooks", nargs="+")
-    p.add_argument("--timeout", type=float, default=300, help="seconds a cell may run (default 300)")
+    p.add_argument("--timeout", type=float, default=900,
+                   help="seconds a cell may run (default 900: a training cell on a loaded 2-core machine took 420 s)")
     p.add_argument("--grace", type=float, default=0.5,
                    help="seconds to keep reading after idle with no new message (default 0.5)")
     p.add_argument("--startup-timeout", type=float, default=120)
