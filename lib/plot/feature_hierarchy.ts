@@ -8,8 +8,8 @@
  * `topPatches` runs the images through the model in batches (tfjs), keeps for each filter the `k`
  * images whose strongest response (the maximum over the filter's activation map) is largest, and maps
  * the arg-max position to its input window with the receptive field the kit computes
- * (lib/models/receptive_field.ts). `featureHierarchyFigure` draws them; `patchAloneActivation` checks a
- * patch: the unit's value with every input pixel outside its field set to zero.
+ * (lib/models/receptive_field.ts). `featureHierarchyFigure` draws them; `patchAloneActivations` checks
+ * patches: the units' values with every input pixel outside their fields set to zero.
  *
  * @module
  */
@@ -336,37 +336,44 @@ export async function featureHierarchyFigure(
 }
 
 /**
- * The value of a hit's unit when the model reads only its patch: image `hit.image` of `inputs` with
- * every pixel outside the unit's receptive field set to zero. Equal to `hit.activation` when the field
- * is right (a unit reads nothing outside it); a field computed too small would change it.
+ * The values of hits' units when the model reads only their patches: for each hit, image `hit.image` of
+ * `inputs` with every pixel outside the unit's receptive field (`hit.patch`) set to zero, all in one
+ * forward pass. Equal to each `hit.activation` when the field is right (a unit reads nothing outside
+ * it); a field computed too small would change them.
  *
+ * @param layer the layer the hits belong to
  * @param inputs what the model read, `[N, H, W, C]`; not disposed
- * @param filter the filter (channel) of the hit
+ * @param hits hits of that layer, each with its filter (channel)
+ * @returns one value per hit, in order
  */
-export async function patchAloneActivation(
+export async function patchAloneActivations(
   model: tfl.LayersModel,
   layer: string | tfl.layers.Layer,
   inputs: tf.Tensor4D,
-  hit: PatchHit,
-  filter: number,
-): Promise<number> {
+  hits: readonly { hit: PatchHit; filter: number }[],
+): Promise<number[]> {
+  if (hits.length === 0) return [];
   const l = layerOf(model, layer);
   const sub = tfl.model({ inputs: model.inputs, outputs: l.output as tfl.SymbolicTensor });
   const [, h, w] = inputs.shape;
   const out = tf.tidy(() => {
-    const x = tf.slice(inputs, [hit.image, 0, 0, 0], [1, -1, -1, -1]);
-    const rows = tf.reshape(tf.range(0, h), [1, h, 1, 1]);
-    const cols = tf.reshape(tf.range(0, w), [1, 1, w, 1]);
-    const { top, left, height, width } = hit.patch;
-    const inside = tf.logicalAnd(
-      tf.logicalAnd(tf.greaterEqual(rows, top), tf.less(rows, top + height)),
-      tf.logicalAnd(tf.greaterEqual(cols, left), tf.less(cols, left + width)),
-    );
-    const masked = tf.mul(x, tf.cast(inside, "float32"));
-    const y = sub.predict(masked) as tf.Tensor;
-    return tf.slice(y, [0, hit.y, hit.x, filter], [1, 1, 1, 1]);
+    const x = tf.gather(inputs, hits.map((e) => e.hit.image));
+    // a mask [m, H, W, 1]: 1 inside each hit's window
+    const mask = new Float32Array(hits.length * h * w);
+    hits.forEach(({ hit }, m) => {
+      const { top, left, height, width } = hit.patch;
+      for (let y = Math.max(0, top); y < Math.min(h, top + height); y++) {
+        for (let xx = Math.max(0, left); xx < Math.min(w, left + width); xx++) {
+          mask[(m * h + y) * w + xx] = 1;
+        }
+      }
+    });
+    const y = sub.predict(tf.mul(x, tf.tensor4d(mask, [hits.length, h, w, 1]))) as tf.Tensor4D;
+    const [, oh, ow, d] = y.shape;
+    const at = hits.map(({ hit, filter }, m) => ((m * oh + hit.y) * ow + hit.x) * d + filter);
+    return tf.gather(tf.reshape(y, [-1]), at);
   });
-  const v = (await out.data())[0];
+  const v = [...(await out.data())];
   out.dispose();
   return v;
 }

@@ -3,7 +3,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import {
   cropPatch,
   featureHierarchyFigure,
-  patchAloneActivation,
+  patchAloneActivations,
   topPatches,
 } from "convkit/plot/feature_hierarchy.ts";
 import { Rng } from "convkit/random.ts";
@@ -113,24 +113,23 @@ Deno.test("cropPatch() fills the part of a field outside the image with the fill
   assert.throws(() => cropPatch(img, 1, { top: 0, left: 0, height: 1, width: 1 }, 0), RangeError);
 });
 
-Deno.test("patchAloneActivation() keeps a hit's value when only its field is kept, not a smaller window", async () => {
+Deno.test("patchAloneActivations() keeps hits' values when only their fields are kept, not a smaller window", async () => {
   const { model, inputs } = planted();
   const top = await topPatches(model, inputs, { layers: ["conv1", "pool1"], k: 2 });
   for (const l of top.layers) {
-    for (const f of l.filters) {
-      for (const hit of f.hits) {
-        const alone = await patchAloneActivation(model, l.layer, inputs, hit, f.filter);
-        assert.ok(
-          Math.abs(alone - hit.activation) < 1e-6,
-          `${l.layer} ${alone} vs ${hit.activation}`,
-        );
-      }
-    }
+    const hits = l.filters.flatMap((f) => f.hits.map((hit) => ({ hit, filter: f.filter })));
+    const alone = await patchAloneActivations(model, l.layer, inputs, hits);
+    hits.forEach(({ hit }, i) => {
+      assert.ok(
+        Math.abs(alone[i] - hit.activation) < 1e-6,
+        `${l.layer} ${alone[i]} vs ${hit.activation}`,
+      );
+    });
   }
   // a 1x1 window at the plus sign's centre is too small: the plus detector then reads 1, not 5
   const plus = top.layers[0].filters[0].hits[0];
   const small = { ...plus, patch: { top: 6, left: 8, height: 1, width: 1 } };
-  const alone = await patchAloneActivation(model, "conv1", inputs, small, 0);
+  const [alone] = await patchAloneActivations(model, "conv1", inputs, [{ hit: small, filter: 0 }]);
   assert.ok(Math.abs(alone - 1) < 1e-6, `${alone}`);
   tf.dispose(inputs);
   model.dispose();
