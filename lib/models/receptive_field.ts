@@ -104,6 +104,13 @@ export function stackWindow(
  * `s`: half of `max((ceil(n / s) - 1) s + k - n, 0)`, rounded down (the rest goes after).
  *
  * @see https://www.tensorflow.org/api_docs/python/tf/nn#notes_on_padding_2
+ * @example
+ * ```ts
+ * import { samePadBefore } from "convkit/models/receptive_field.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(samePadBefore(32, 5, 1), 2); // (32 - 1) * 1 + 5 - 32 = 4, half before
+ * assert.equal(samePadBefore(8, 3, 2), 0); // (4 - 1) * 2 + 3 - 8 = 1, all after
+ * ```
  */
 export function samePadBefore(n: number, k: number, s: number): number {
   const out = Math.ceil(n / s);

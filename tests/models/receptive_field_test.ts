@@ -10,7 +10,15 @@ import {
   stackWindow,
 } from "convkit/models/receptive_field.ts";
 import { tfjsModel } from "convkit/models/tfjs.ts";
-import { alexnet, convnetjsCifar10, lenet5, smallNet, vgg16 } from "convkit/models/zoo.ts";
+import {
+  alexnet,
+  convnetjsCifar10,
+  googlenet,
+  lenet5,
+  resnet,
+  smallNet,
+  vgg16,
+} from "convkit/models/zoo.ts";
 import { tf } from "convkit/tf/backend.ts";
 
 // Expected values are derived by hand from the recurrence r += (k - 1) j, j *= s,
@@ -152,4 +160,23 @@ Deno.test("patchOf() refuses a unit outside the layer's output", () => {
   const f = stackWindow(inputField(8, 8), "conv", [3, 3], [1, 1], [0, 0], [6, 6]);
   assert.throws(() => patchOf(f, 6, 0), RangeError);
   assert.throws(() => stackWindow(f, "bad", [0, 3], [1, 1], [0, 0], [1, 1]), RangeError);
+});
+
+Deno.test("receptiveFields() counts a residual block's conv path and an Inception module's widest branch", () => {
+  const r = receptiveFields(resnet(18));
+  // conv1 7x7/2: 7, j 2; pool 3x3/2: 7 + 2*2 = 11, j 4; conv2_1, two 3x3 at j 4: 11 + 8 + 8 = 27
+  assert.deepEqual(r.slice(0, 3).map((f) => [f.name, f.size[0], f.jump[0]]), [
+    ["conv1 7x7/2", 7, 2],
+    ["pool 3x3/2", 11, 4],
+    ["conv2_1", 27, 4],
+  ]);
+  // conv3_1: 3x3 stride 2 at j 4 (+8, j 8), then 3x3 at j 8 (+16): 43 + 24 = 67
+  assert.equal(r.find((f) => f.name === "conv3_1")!.size[0], 67);
+  const g = receptiveFields(googlenet());
+  const pool2 = g.find((f) => f.name === "pool2 3x3/2")!,
+    a3 = g.find((f) => f.name === "inception 3a")!;
+  // conv1 7, pool1 +2*2 = 11 (j 4), conv2 1x1 11, 3x3 +2*4 = 19, pool2 +2*4 = 27 (j 8); the 5x5 branch adds 4*8
+  assert.deepEqual([pool2.size[0], pool2.jump[0]], [27, 8]);
+  assert.deepEqual([a3.size[0], a3.jump[0]], [59, 8]);
+  assert.deepEqual(a3.output, [28, 28]);
 });
