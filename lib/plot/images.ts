@@ -67,7 +67,8 @@ export function tile(
   return { rgba, width: w, height: h, label };
 }
 
-function upscale(t: ImageTile, s: number): Uint8Array {
+/** A tile's RGBA pixels enlarged `s` times (each pixel an `s x s` block: no smoothing). */
+export function upscale(t: ImageTile, s: number): Uint8Array {
   const out = new Uint8Array(t.width * s * t.height * s * 4);
   for (let y = 0; y < t.height * s; y++) {
     for (let x = 0; x < t.width * s; x++) {
