@@ -1,5 +1,6 @@
 /**
- * `deno task hub-check [--users N] [--notebook PATH] [--no-grade] [--timeout S] [--json FILE] [--keep]`:
+ * `deno task hub-check [--users N] [--notebook PATH] [--no-grade] [--timeout S] [--json FILE] [--keep]
+ * [--kill-server NAME]`:
  * a whole class on one JupyterHub, measured. Starts the hub of `deploy/jupyterhub_config.py` on
  * 127.0.0.1 (check mode: dummy authenticator, servers as this user with homes in a temporary folder),
  * creates N students and, all at once, starts each one's server (their first start copies the student
@@ -14,13 +15,15 @@
  *
  * Last line: `N students: P passed, F failed; first output p50 Xs p95 Ys; memory per student Z MiB`.
  * Exits 1 when a student failed; each failure is printed with the student and the step.
+ * `--kill-server student002` kills that student's server once it is ready (SIGKILL), to show that a
+ * server that dies costs that student only (tests/tools/hub_check_test.ts).
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { setup } from "./jupyter.ts";
 import { release, stripSolutions } from "../grading/release.ts";
-import { killRun, memAvailable, usageByUser } from "./hub/procs.ts";
+import { killRun, memAvailable, runProcesses, usageByUser } from "./hub/procs.ts";
 import { runStudent, type StudentResult } from "./hub/student.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -33,6 +36,7 @@ const { values } = parseArgs({
     timeout: { type: "string", default: "900" },
     json: { type: "string" },
     keep: { type: "boolean", default: false },
+    "kill-server": { type: "string" },
   },
 });
 const users = Number(values.users);
@@ -106,6 +110,7 @@ const quantile = (xs: number[], q: number) => {
 
 const run = crypto.randomUUID().slice(0, 8);
 const state = Deno.makeTempDirSync({ prefix: "convkit-hub-" });
+log(`run ${run} in ${state}`);
 let hubChild: Deno.ChildProcess | undefined;
 let cleaned = false;
 
@@ -126,6 +131,9 @@ async function cleanup() {
   if (k.found) {
     log(`clean-up: ${k.found} processes of this run were left, ${k.killed} needed SIGKILL`);
   }
+  try {
+    Deno.copyFileSync(`${state}/hub.log`, `${root}build/hub/hub-last.log`);
+  } catch { /* the hub never started */ }
   if (!values.keep) Deno.removeSync(state, { recursive: true });
   else log(`kept ${state} (hub.log, the students' homes)`);
 }
@@ -246,6 +254,12 @@ try {
     shapeWithEx1,
     grade: !values["no-grade"],
     timeoutS: Number(values.timeout),
+    onReady: (name: string) => {
+      if (name !== values["kill-server"]) return;
+      const procs = runProcesses(run).filter((p) => p.user === name);
+      for (const p of procs) Deno.kill(p.pid, "SIGKILL");
+      log(`killed ${name}'s server (${procs.length} processes), as --kill-server asked`);
+    },
   };
   const t0 = performance.now();
   results = await Promise.all(names.map((n) => runStudent(hub, n, lesson)));
@@ -287,7 +301,8 @@ try {
       } MiB per student at its lowest ` +
       `(${((memBefore - memAfter) / MiB / users).toFixed(0)} MiB once all were idle); ` +
       `peak per student ${(mean(ok.map((r) => peak.get(r.name) ?? 0)) / MiB).toFixed(0)} MiB; ` +
-      `CPU ${mean(ok.map((r) => idle.get(r.name)?.cpu ?? 0)).toFixed(1)} s per student`,
+      `CPU ${mean(ok.map((r) => idle.get(r.name)?.cpu ?? 0)).toFixed(1)} s per student; ` +
+      `kernel websockets reopened: ${results.reduce((a, r) => a + (r.reconnects ?? 0), 0)}`,
   );
   if (values.json) {
     const rows = results.map((r) => ({

@@ -36,6 +36,8 @@ export interface StudentResult {
   checkDone?: number;
   /** `deno task grade --only ex1` done in the terminal. */
   gradeDone?: number;
+  /** Times the kernel's websocket had to be opened again. */
+  reconnects?: number;
 }
 
 /** What each student does. */
@@ -48,6 +50,8 @@ export interface Lesson {
   grade: boolean;
   /** Seconds a student may take in all before the check gives up on them. */
   timeoutS: number;
+  /** Called once the student's server is ready (the check's test kills one student's server here). */
+  onReady?: (name: string) => void | Promise<void>;
 }
 
 async function api(
@@ -111,6 +115,7 @@ export async function runStudent(hub: Hub, name: string, lesson: Lesson): Promis
       await sleep(500);
     }
     res.serverReady = since();
+    await lesson.onReady?.(name);
     const server = `${hub.url}user/${name}/`;
 
     step = `open ${lesson.notebook}`;
@@ -135,7 +140,15 @@ export async function runStudent(hub: Hub, name: string, lesson: Lesson): Promis
       type: "notebook",
       kernel: { name: "deno" },
     })).json as { kernel: { id: string } };
-    kernel = await KernelClient.connect(server, session.kernel.id, token);
+    // Notebook 6 completes the websocket once the kernel answers kernel_info, or after its 60 s
+    // kernel_info_timeout; a browser that gets no socket reconnects, and so does the check (once)
+    try {
+      kernel = await KernelClient.connect(server, session.kernel.id, token, 90_000);
+    } catch (e) {
+      res.reconnects = (res.reconnects ?? 0) + 1;
+      console.log(`[hub-check] ${name}: ${e instanceof Error ? e.message : e}; reconnecting`);
+      kernel = await KernelClient.connect(server, session.kernel.id, token, 90_000);
+    }
 
     const left = () => Math.max(1000, deadline - Date.now());
     for (const [i, cell] of nb.content.cells.entries()) {
