@@ -289,9 +289,9 @@ try {
   for (const r of results.filter((r) => !r.ok)) console.log(`FAILED ${r.name}: ${r.error}`);
   const ok = results.filter((r) => r.ok);
   const first = ok.map((r) => r.firstOutput!).filter((x) => x !== undefined);
-  const perStudent = results.filter((r) => r.serverReady !== undefined).map((r) =>
-    idle.get(r.name)?.pss ?? 0
-  );
+  // a student's share with a kernel open: those who passed (or, when none did, those who started)
+  const measured = ok.length ? ok : results.filter((r) => r.serverReady !== undefined);
+  const perStudent = measured.map((r) => idle.get(r.name)?.pss ?? 0);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const hubPss = (idle.get("")?.pss ?? 0) / MiB;
   log(
