@@ -79,6 +79,13 @@ async function ensureProxy(): Promise<string> {
     Deno.statSync(bin);
     return bin;
   } catch { /* install */ }
+  if ((await sh("npm", ["--version"], { stdout: "null", stderr: "null" })).code !== 0) {
+    if (Deno.uid?.() !== 0) throw new Error("npm is missing: sudo apt-get install -y npm");
+    log("npm is missing; installing Debian's npm");
+    await sh("apt-get", ["install", "-y", "-qq", "npm"], {
+      env: { DEBIAN_FRONTEND: "noninteractive" },
+    });
+  }
   log(`installing npm configurable-http-proxy@5 into ${dir}`);
   Deno.mkdirSync(dir, { recursive: true });
   const r = await sh("npm", [

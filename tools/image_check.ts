@@ -4,7 +4,8 @@
  *
  * 1. The build context (build/image/context, or `--context DIR` alone, to build elsewhere with
  *    docker or podman): the Containerfile, this Deno binary, the student edition
- *    (`deno task release`), deploy/kernel.json and deploy/convkit-first-start.
+ *    (`deno task release`), its npm packages (`deno-cache/`, a DENO_DIR filled by `deno install`),
+ *    deploy/kernel.json and deploy/convkit-first-start.
  * 2. The base: `--base IMAGE` (e.g. docker.io/library/debian:bookworm-slim where a registry is
  *    reachable); by default `localhost/convkit-bookworm:min`, made once by
  *    `debootstrap --variant=minbase bookworm` and `podman import` (`--fresh-base` makes it again).
@@ -91,6 +92,16 @@ async function makeContext(dir: string) {
   Deno.copyFileSync(Deno.execPath(), `${dir}/deno`);
   Deno.chmodSync(`${dir}/deno`, 0o755);
   await release(`${dir}/edition`, { force: true });
+  // the npm packages, fetched here (where the registry and its certificates work) for the image
+  for (const args of [["install"], ["cache", "lib/mod.ts", "grading/check.ts"]]) {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: `${dir}/edition`,
+      env: { DENO_DIR: `${dir}/deno-cache` },
+      stdin: "null",
+    }).output();
+    if (!r.success) throw new Error(`deno ${args.join(" ")} in ${dir}/edition failed`);
+  }
 }
 
 async function ensureTools(): Promise<boolean> {
@@ -151,7 +162,7 @@ try {
     }
   }
   const ctx = `${work}/context`;
-  await step("context: deno, the student edition, kernel.json", () => makeContext(ctx));
+  await step("context: deno, the student edition, its npm cache", () => makeContext(ctx));
   await step(`build: podman build --isolation=chroot (base ${base})`, () =>
     must("podman", [
       "build",
