@@ -49,7 +49,7 @@ const log = (m: string) => console.log(`[hub-check] ${m}`);
 async function sh(cmd: string, args: string[], opts: Deno.CommandOptions = {}) {
   try {
     const r = await new Deno.Command(cmd, { args, stdin: "null", ...opts }).output();
-    return { code: r.code, out: new TextDecoder().decode(r.stdout ?? new Uint8Array()) };
+    return { code: r.code, out: opts.stdout === "piped" ? new TextDecoder().decode(r.stdout) : "" };
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { code: 127, out: "" };
     throw e;
