@@ -35,6 +35,14 @@ rm -rf "$OPT/edition" && mv "$OPT/edition.new" "$OPT/edition"
   && DENO_DIR="$OPT/deno" /usr/local/bin/deno cache lib/mod.ts grading/check.ts)
 chmod -R a+rX "$OPT"
 
+echo "== CIFAR-10 for notebook 17, once for the class (without it, 17 trains on stand-in images)"
+if [ ! -f "$OPT/data/cifar-10-binary.tar.gz" ]; then
+  # downloads ~170 MB (pinned SHA-256), or CIFAR10_FROM=/path/cifar-10-binary.tar.gz for a local copy
+  CONVKIT_DATA="$OPT/data" /usr/local/bin/deno task data cifar10 ${CIFAR10_FROM:+--from "$CIFAR10_FROM"} \
+    || echo "CIFAR-10 not installed (notebook 17 will use stand-in images); run install.sh again later"
+  chmod -R a+rX "$OPT/data" 2>/dev/null || true
+fi
+
 echo "== the Deno kernelspec, system-wide, with interrupt_mode message"
 install -D -m 0644 deploy/kernel.json /usr/local/share/jupyter/kernels/deno/kernel.json
 

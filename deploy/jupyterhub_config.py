@@ -70,6 +70,11 @@ c.Spawner.environment = {
     "PATH": f"{os.path.dirname(DENO)}:/usr/local/bin:/usr/bin:/bin",
     "NO_COLOR": "1",
 }
+# CIFAR-10 once for the class (notebook 17 finds it through CONVKIT_CIFAR10), not 170 MB per student:
+# deno task data cifar10, then copy ~/.cache/convkit/cifar-10-binary.tar.gz there (install.sh does)
+CIFAR10 = env("CONVKIT_CIFAR10", "/opt/convkit/data/cifar-10-binary.tar.gz")
+if os.path.isfile(CIFAR10):
+    c.Spawner.environment["CONVKIT_CIFAR10"] = CIFAR10
 c.Spawner.args = [
     f"--MappingKernelManager.cull_idle_timeout={KERNEL_IDLE_MIN * 60}",
     "--MappingKernelManager.cull_interval=60",

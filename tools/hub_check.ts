@@ -22,6 +22,7 @@
  */
 import { parseArgs } from "node:util";
 import { setup } from "./jupyter.ts";
+import { findCifar10Archive } from "../lib/data/cifar10.ts";
 import { release, stripSolutions } from "../grading/release.ts";
 import { killRun, memAvailable, runProcesses, usageByUser } from "./hub/procs.ts";
 import { runStudent, type StudentResult } from "./hub/student.ts";
@@ -214,6 +215,9 @@ try {
     CONVKIT_JUPYTER_PATH: `${state}/jupyter`,
     CONVKIT_OFFLINE: "1",
   };
+  // CIFAR-10 where this tree finds it (deno task data cifar10), shared by the class as in a real install
+  const cifar10 = findCifar10Archive();
+  if (cifar10) env.CONVKIT_CIFAR10 = cifar10;
   const hubLog = await Deno.open(`${state}/hub.log`, { write: true, create: true });
   hubChild = new Deno.Command(hubCmd, {
     args: ["-f", `${root}deploy/jupyterhub_config.py`],
