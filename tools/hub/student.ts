@@ -86,7 +86,12 @@ const src = (c: Cell) => Array.isArray(c.source) ? c.source.join("") : c.source;
  * The student's kernel is left running (as a student's would be after a lecture), so that memory
  * can be measured; the hub's clean-up stops it.
  */
-export async function runStudent(hub: Hub, name: string, lesson: Lesson): Promise<StudentResult> {
+export async function runStudent(
+  hub: Hub,
+  name: string,
+  lesson: Lesson,
+  existing?: { token: string },
+): Promise<StudentResult> {
   const res: StudentResult = { name, ok: false };
   const hubApi = `${hub.url}hub/api/users/${name}`;
   let step = "create the user";
@@ -95,10 +100,16 @@ export async function runStudent(hub: Hub, name: string, lesson: Lesson): Promis
   const since = () => Math.round(performance.now() - t0) / 1000;
   let kernel: KernelClient | undefined;
   try {
-    await api(hubApi, hub.token, "POST");
-    step = "make the student's token";
-    const tok = await api(`${hubApi}/tokens`, hub.token, "POST", { note: "hub-check" });
-    const token = (tok.json as { token: string }).token;
+    // an existing account (a real install's student) comes with their own token, which also starts
+    // their server; otherwise the check's service makes the student and their token
+    let token = existing?.token ?? "";
+    if (!existing) {
+      await api(hubApi, hub.token, "POST");
+      step = "make the student's token";
+      const tok = await api(`${hubApi}/tokens`, hub.token, "POST", { note: "hub-check" });
+      token = (tok.json as { token: string }).token;
+    }
+    hub = existing ? { ...hub, token } : hub;
 
     step = "start the server";
     t0 = performance.now();
