@@ -120,11 +120,15 @@ const run = crypto.randomUUID().slice(0, 8);
 const state = Deno.makeTempDirSync({ prefix: "convkit-hub-" });
 log(`run ${run} in ${state}`);
 let hubChild: Deno.ChildProcess | undefined;
-let cleaned = false;
+let cleaning: Promise<void> | undefined;
+let interrupted = false;
 
-async function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
+/** Stops everything the run started; every caller (the signal handler, the end of the run) awaits the one clean-up. */
+function cleanup(): Promise<void> {
+  return cleaning ??= stopAll();
+}
+
+async function stopAll() {
   try {
     hubChild?.kill("SIGTERM"); // the hub stops the servers it spawned (cleanup_servers) and its proxy
   } catch { /* already gone */ }
@@ -149,6 +153,7 @@ async function cleanup() {
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(sig, async () => {
     log(`${sig}: stopping everything this run started`);
+    interrupted = true;
     await cleanup();
     Deno.exit(130);
   });
@@ -342,4 +347,5 @@ try {
   await cleanup();
 }
 console.log(summary);
+if (interrupted) Deno.exit(130);
 Deno.exit(results.length === users && results.every((r) => r.ok) ? 0 : 1);
