@@ -9,7 +9,7 @@ const ignore = !asked || Deno.build.os !== "linux" || Deno.uid?.() !== 0;
 if (ignore) {
   console.warn(
     `image_check_test: skipped (${
-      asked ? "needs Linux and root" : "set CONVKIT_IMAGE_CHECK=1 to build the image, ~10 min"
+      asked ? "needs Linux and root" : "set CONVKIT_IMAGE_CHECK=1 to build the image, 4 to 10 min"
     })`,
   );
 }
