@@ -166,8 +166,8 @@ try {
   const hubCmd = await ensureHub();
   const proxy = await ensureProxy();
 
-  // the student edition a student's first start copies
-  const edition = `${root}build/hub/edition`;
+  // the student edition a student's first start copies (one per run, so runs can overlap)
+  const edition = `${state}/edition`;
   log(`releasing the student edition to ${edition}`);
   await release(edition, { force: true });
   const shape = await Deno.readTextFile(`${root}lib/shape.ts`);
