@@ -14,7 +14,9 @@ import { svgToPng } from "./render.ts";
 
 /**
  * The activation maps of one image as a plotly heatmap with a slider over channels (hover shows row,
- * column and value); the PNG fallback is the grid of all maps.
+ * column and value); the PNG fallback is the grid of all maps (`activationMaps`). With `sharedScale`,
+ * every map and the fallback use one colour range (the minimum and maximum over all maps), so a map
+ * that barely answers stays dark instead of showing its rounding noise at full contrast.
  *
  * @example
  * ```ts
@@ -28,11 +30,19 @@ import { svgToPng } from "./render.ts";
  */
 export async function activationMapsInteractive(
   x: Tensor,
-  opts: { index?: number; title?: string } = {},
+  opts: { index?: number; title?: string; sharedScale?: boolean } = {},
 ): Promise<Figure> {
   checkTensor("activationMapsInteractive", "x", x, 4, "[N, H, W, C]");
   const [, h, w, k] = x.shape;
   const index = opts.index ?? 0;
+  // the fallback first: it checks the index and the values
+  const fallback = await activationMaps(x, {
+    index,
+    title: opts.title ?? `${k} activation maps of ${h}x${w}`,
+    sharedScale: opts.sharedScale,
+  });
+  const image = x.data.subarray(index * h * w * k, (index + 1) * h * w * k);
+  const shared = opts.sharedScale ? { zmin: Math.min(...image), zmax: Math.max(...image) } : {};
   const title = opts.title ?? `${k} activation maps of ${h}x${w} (hover for values)`;
   const data = Array.from({ length: k }, (_, ch) => ({
     type: "heatmap",
@@ -40,6 +50,7 @@ export async function activationMapsInteractive(
     visible: ch === 0,
     colorscale: "Greys",
     reversescale: true,
+    ...shared,
     z: Array.from(
       { length: h },
       (_, i) =>
@@ -65,10 +76,6 @@ export async function activationMapsInteractive(
       sliders: [{ active: 0, currentvalue: { prefix: "map " }, steps }],
     },
   };
-  const fallback = await activationMaps(x, {
-    index,
-    title: opts.title ?? `${k} activation maps of ${h}x${w}`,
-  });
   return new Figure({ title, png: fallback.png, plotly });
 }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { barChart, heatmap, lineChart } from "convkit/plot/charts.ts";
 import { FLOW_MAX_PNG_WIDTH, volumeFlow } from "convkit/plot/diagrams.ts";
 import { filterGrid, imageGrid, tile } from "convkit/plot/images.ts";
+import { activationMapsInteractive } from "convkit/plot/plotly.ts";
 import { randn, Rng } from "convkit/random.ts";
 
 // Figures at awkward sizes: titles never clipped, grids laid out for any filter count and depth, bar
@@ -91,4 +92,15 @@ Deno.test("heatmap() shares a colour scale when given one domain, and outlines p
   assert.equal(overlap.layer[1].data.values[3].c1, "4");
   await assert.rejects(() => heatmap(x, { domain: [3, 3] }), /low < high/);
   await assert.rejects(() => heatmap(x, { windows: { size: 0, stride: 2 } }), /whole size/);
+});
+
+Deno.test("activationMapsInteractive() with sharedScale gives every map and its picture one range", async () => {
+  // map 0 spans 0..2, map 1 is float32 noise (3e-8): shared, the noise must not reach full contrast
+  const x = { data: new Float64Array([0, 0, 2, 3e-8, 1, 1e-8, 0.5, 2e-8]), shape: [1, 2, 2, 2] };
+  const fig = await activationMapsInteractive(x, { sharedScale: true });
+  for (const trace of fig.plotly!.data) {
+    assert.deepEqual([trace.zmin, trace.zmax], [0, 2]);
+  }
+  const own = await activationMapsInteractive(x);
+  assert.equal(own.plotly!.data[1].zmax, undefined); // each map its own range, as plotly does
 });
