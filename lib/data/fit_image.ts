@@ -163,6 +163,12 @@ export interface FitOptions {
    * `"auto"`: when the image's outermost pixels are light on average (above 127.5), as paper is.
    */
   invert?: boolean | "auto";
+  /**
+   * Stretch the levels after inverting: the background (the mean of the outermost pixels) to 0 and the
+   * brightest value to 255, as MNIST's digits are (a black background, strokes up to 255). A photo of
+   * grey paper otherwise keeps a grey background the net never saw in training.
+   */
+  stretch?: boolean;
 }
 
 /** The mean of the outermost rows and columns of an image, all channels. */
@@ -182,8 +188,8 @@ function borderMean(img: Tensor): number {
 /**
  * An image `[1, H, W, 1 or 3]` (0..255) as the net's input, still as bytes 0..255 `[1, h, w, c]`:
  * grey if the net takes one channel, the centred crop of the input's aspect ratio
- * (inside the margin), resized by area averaging, rounded to bytes, inverted if asked, and set in a border of `margin`
- * black pixels.
+ * (inside the margin), resized by area averaging, inverted and its levels stretched if asked, rounded to
+ * bytes, and set in a border of `margin` black pixels.
  *
  * @example
  * ```ts
@@ -213,12 +219,19 @@ export function fitImage(img: Tensor, opts: FitOptions): Uint8Array {
   const ih = h - 2 * m, iw = w - 2 * m;
   x = resizeArea(crop(x, ...centreCropBox(H, W, ih, iw)), ih, iw);
   const invert = opts.invert === "auto" ? borderMean(x) > 127.5 : opts.invert ?? false;
+  if (invert) x = { data: x.data.map((v) => 255 - v), shape: x.shape };
+  let [low, span] = [0, 255];
+  if (opts.stretch) {
+    const high = x.data.reduce((a, v) => Math.max(a, v), -Infinity);
+    low = Math.min(borderMean(x), high);
+    span = high > low ? high - low : 255;
+  }
   const out = new Uint8Array(h * w * c);
   for (let i = 0; i < ih; i++) {
     for (let j = 0; j < iw; j++) {
       for (let ch = 0; ch < c; ch++) {
-        const v = Math.min(255, Math.max(0, Math.round(x.data[(i * iw + j) * c + ch])));
-        out[((i + m) * w + j + m) * c + ch] = invert ? 255 - v : v;
+        const v = (x.data[(i * iw + j) * c + ch] - low) * 255 / span;
+        out[((i + m) * w + j + m) * c + ch] = Math.min(255, Math.max(0, Math.round(v)));
       }
     }
   }

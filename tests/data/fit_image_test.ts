@@ -123,3 +123,18 @@ Deno.test("fitImage() refuses a margin that leaves no room and a 2-channel input
     /one image/,
   );
 });
+
+Deno.test("fitImage() with stretch takes a photo of grey paper to MNIST's black background and bright strokes", () => {
+  // paper #a9a59c in room light (BT.601 grey 165.17) with ink #4a4742 (grey 71.33): inverted, the
+  // paper is 89.83 and the ink 183.67; stretched, the paper is 0 and the ink 255, as MNIST's digits are
+  const grey = (r: number, g: number, b: number) => [r, g, b];
+  const paper = grey(0xa9, 0xa5, 0x9c), ink = grey(0x4a, 0x47, 0x42);
+  const rgb = Array.from({ length: 9 }, (_, p) => (p === 4 ? ink : paper)).flat();
+  const plain = fitImage(img(rgb, 3, 3, 3), { shape: [3, 3, 1], invert: "auto" });
+  assert.deepEqual([plain[0], plain[4]], [90, 184]); // rounded
+  const out = fitImage(img(rgb, 3, 3, 3), { shape: [3, 3, 1], invert: "auto", stretch: true });
+  assert.deepEqual([...out], [0, 0, 0, 0, 255, 0, 0, 0, 0]);
+  // an image already black and white is left as it is
+  const mnist = img([0, 0, 0, 0, 255, 0, 0, 0, 0], 3, 3, 1);
+  assert.deepEqual([...fitImage(mnist, { shape: [3, 3, 1], stretch: true })], [...mnist.data]);
+});
