@@ -9,7 +9,8 @@
  * - Refused: a region no exercise grades, an exercise with no region or with its region in another file or
  *   function, near-miss markers, and points that do not add up to `TOTAL_POINTS` (all listed at once).
  * - Left out: `grading/hidden/`, `.ci/`, `tests/` (the instructor's tests, fixtures of expected values),
- *   `bench/`; the student edition's README is `grading/STUDENT_README.md`. Added: `grading/stubs.json`
+ *   `bench/`, `deploy/` and the instructor's tools (hub-check, image-check, check); the student
+ *   edition's README is `grading/STUDENT_README.md`. Added: `grading/stubs.json`
  *   (the released text of every file with an exercise, for `deno task reset` and the grader),
  *   `grading/edition.json` and a `student.json` to fill in.
  *
@@ -352,6 +353,10 @@ const EXCLUDE = [
   /^grading\/STUDENT_README\.md$/,
   /^grading\/(stubs|edition|expected)\.json$/,
   /^student\.json$/,
+  // the instructor's tools: the class server and its image, the static checks
+  /^deploy\//,
+  /^tools\/hub\//,
+  /^tools\/(hub_check|image_check|check)\.ts$/,
 ];
 
 /**
@@ -479,7 +484,7 @@ export async function release(out: string, opts: ReleaseOptions = {}) {
     uncommitted: changed.split("\n").filter(Boolean).map((l) => l.slice(3)),
     leftOut: [
       ...new Set(
-        left.map((f) => f.split("/").slice(0, f.startsWith("grading/") ? 2 : 1).join("/")),
+        left.map((f) => f.split("/").slice(0, /^(grading|tools)\//.test(f) ? 2 : 1).join("/")),
       ),
     ],
   };

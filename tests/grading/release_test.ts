@@ -105,9 +105,22 @@ Deno.test("releaseNotebook() clears outputs and refuses solution regions in cell
 
 Deno.test("release writes a student edition without solutions, hidden tests, expected outputs or outputs, that type-checks", async () => {
   const files = walk(edition);
-  for (const banned of ["/grading/hidden/", "/tests/", "/bench/", "/.ci/", "expected.json"]) {
+  for (
+    const banned of [
+      "/grading/hidden/",
+      "/tests/",
+      "/bench/",
+      "/.ci/",
+      "expected.json",
+      "/deploy/", // the class server's recipe: its tasks are not in the student's deno.json
+      "/tools/hub_check.ts",
+      "/tools/hub/",
+      "/tools/image_check.ts",
+    ]
+  ) {
     assert.ok(!files.some((f) => f.includes(banned)), `${banned} was released`);
   }
+  assert.ok(files.some((f) => f.endsWith("/tools/test.ts"))); // what the student's tasks run ships
   for (const f of files.filter((f) => f.endsWith(".ts") || f.endsWith(".ipynb"))) {
     const text = Deno.readTextFileSync(f);
     assert.doesNotMatch(text, /^\s*\/\/ BEGIN SOLUTION/m, `${f} still holds a solution`);
