@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A convkit class on one Debian 12 / Ubuntu 22.04+ server: run as root from a clone of the kit.
+# A convkit class on one Debian 12 server (Ubuntu not tried): run as root from a clone of the kit.
 #   sudo deploy/install.sh            # install, then start the hub (systemd unit convkit-hub)
 #   sudo deploy/install.sh --no-start # install only
 # Idempotent: run it again after `git pull` to release a new student edition (students who already
