@@ -11,6 +11,7 @@
  * @module
  */
 import { convertIndexedToRgb, decode as decodePng, encode as encodePng } from "fast-png";
+import { Unzlib } from "fflate";
 import jpeg from "jpeg-js";
 import type { Tensor } from "../tensor.ts";
 
@@ -27,10 +28,16 @@ export class ImageError extends Error {
 
 /** The largest file or download read: 32 MiB (a 24-megapixel JPEG is about 10 MiB). */
 export const IMAGE_MAX_BYTES = 32 * 2 ** 20;
-/** The most pixels decoded: 40 megapixels (160 MB as RGBA bytes, 960 MB as the kit's float64 tensor). */
-export const IMAGE_MAX_PIXELS = 40e6;
+/**
+ * The most pixels decoded: 24 megapixels (a phone's 12 MP photo fits twice). As the kit's float64
+ * tensor that is 576 MB, and fitting it to a net copies it once more: more would not fit beside a
+ * kernel in a student's 2 GB server.
+ */
+export const IMAGE_MAX_PIXELS = 24e6;
 /** Seconds a URL may take to answer, and between two pieces of data. */
 export const IMAGE_TIMEOUT_S = 30;
+/** Seconds a whole download may take: a server that trickles data ends here. */
+export const IMAGE_DOWNLOAD_S = 120;
 
 /** Limits of `decodeImage` and `loadImage`. */
 export interface ImageLimits {
@@ -40,6 +47,8 @@ export interface ImageLimits {
   maxPixels?: number;
   /** For URLs; default `IMAGE_TIMEOUT_S`. */
   timeoutS?: number;
+  /** For URLs, the whole download; default `IMAGE_DOWNLOAD_S`. */
+  downloadS?: number;
 }
 
 const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
@@ -66,11 +75,78 @@ function guessOther(bytes: Uint8Array): string {
   return "not a PNG or JPEG";
 }
 
-/** PNG width and height from the IHDR chunk (bytes 16..23, big-endian). */
-function pngDims(bytes: Uint8Array): [number, number] {
-  if (bytes.length < 24) throw new ImageError("the PNG is cut short (no header)", "format");
+/** Samples per pixel of each PNG colour type (PNG spec, 11.2.2 IHDR). */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * Checks a PNG's structure before it is decoded, as a decoder would not: the first chunk is the one
+ * IHDR (PNG spec, 5.6), its size is within `maxPixels`, and its image data inflate to no more than
+ * that size needs (each row one filter byte plus its samples; Adam7 interlacing adds at most one
+ * filter byte per row of each of 7 passes). A "decompression bomb" (a small file whose data inflate to
+ * gigabytes) is stopped while it inflates, without holding what it inflated.
+ *
+ * @returns `[width, height]`
+ * @throws {ImageError} `format` for a damaged structure, `too-large` beyond `maxPixels`
+ */
+function checkPng(
+  bytes: Uint8Array,
+  name: string,
+  maxPixels: number,
+  tooMany: (h: number, w: number) => ImageError,
+): [number, number] {
+  const damaged = (why: string) => new ImageError(`${name}: a damaged PNG (${why})`, "format");
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return [v.getUint32(16), v.getUint32(20)];
+  const type = (at: number) => String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+  if (bytes.length < 33 || type(8) !== "IHDR" || v.getUint32(8) !== 13) {
+    throw damaged("it does not start with its IHDR header");
+  }
+  const w = v.getUint32(16), h = v.getUint32(20), depth = bytes[24], colour = bytes[25];
+  if (w === 0 || h === 0) throw damaged(`its size is ${w}x${h}`);
+  if (w * h > maxPixels) throw tooMany(h, w);
+  const channels = PNG_CHANNELS[colour];
+  if (!channels || ![1, 2, 4, 8, 16].includes(depth)) {
+    throw damaged(`colour type ${colour} at bit depth ${depth}`);
+  }
+  const rowBytes = Math.ceil(w * channels * depth / 8);
+  const most = h * (1 + rowBytes) + 7 * (h + 1); // Adam7: at most one more filter byte a row per pass
+  let inflated = 0;
+  const inflate = new Unzlib((chunk) => {
+    inflated += chunk.length;
+    if (inflated > most) {
+      throw damaged(
+        `its image data inflate to more than the ${most} bytes a ${w}x${h} image needs`,
+      );
+    }
+  });
+  let at = 8, headers = 0;
+  try {
+    while (at + 12 <= bytes.length) {
+      const length = v.getUint32(at), t = type(at);
+      if (at + 12 + length > bytes.length) break; // cut short: the decoder says so
+      if (t === "IHDR" && ++headers > 1) throw damaged("a second IHDR header");
+      if (t === "IDAT") inflate.push(bytes.subarray(at + 8, at + 8 + length));
+      if (t === "IEND") break;
+      at += 12 + length;
+    }
+    inflate.push(new Uint8Array(0), true);
+  } catch (e) {
+    if (e instanceof ImageError) throw e;
+    // a damaged stream: the decoder says so below, in its words
+  }
+  return [w, h];
+}
+
+/** Samples packed below 8 bits a sample (PNG bit depths 1, 2, 4; rows start on a byte) as one each. */
+function unpackBits(data: Uint8Array, h: number, samples: number, depth: number): Uint8Array {
+  const out = new Uint8Array(h * samples), rowBytes = Math.ceil(samples * depth / 8);
+  const mask = (1 << depth) - 1;
+  for (let i = 0; i < h; i++) {
+    for (let j = 0; j < samples; j++) {
+      const bit = j * depth;
+      out[i * samples + j] = (data[i * rowBytes + (bit >> 3)] >> (8 - depth - (bit & 7))) & mask;
+    }
+  }
+  return out;
 }
 
 /** Pixels `h*w*c` (any bit depth, `c` 1..4) as RGB bytes, alpha composited over white. */
@@ -138,8 +214,7 @@ export function decodeImage(bytes: Uint8Array, name = "image", limits: ImageLimi
       "too-large",
     );
   if (format === "png") {
-    const [w, h] = pngDims(bytes);
-    if (w * h > maxPixels) throw tooMany(h, w);
+    checkPng(bytes, name, maxPixels, tooMany);
     let png;
     try {
       png = decodePng(bytes);
@@ -155,8 +230,12 @@ export function decodeImage(bytes: Uint8Array, name = "image", limits: ImageLimi
       };
     }
     const max = png.depth === 16 ? 65535 : 2 ** png.depth - 1;
+    // 1-, 2- and 4-bit grey come packed, several pixels a byte
+    const samples = png.depth < 8
+      ? unpackBits(png.data as Uint8Array, png.height, png.width * png.channels, png.depth)
+      : png.data;
     return {
-      data: toRgb(png.data, png.height, png.width, png.channels, max),
+      data: toRgb(samples, png.height, png.width, png.channels, max),
       shape: [1, png.height, png.width, 3],
     };
   }
@@ -166,12 +245,13 @@ export function decodeImage(bytes: Uint8Array, name = "image", limits: ImageLimi
       useTArray: true,
       formatAsRGBA: false,
       maxResolutionInMP: maxPixels / 1e6,
-      maxMemoryUsageInMB: Math.ceil(maxPixels * 4 / 2 ** 20) + 64,
+      // jpeg-js counts its own buffers too: ~12 bytes a pixel for a 4:2:0 colour photo (a 12 MP photo
+      // failed at 4 bytes a pixel); the pixel limit above is the one that applies
+      maxMemoryUsageInMB: Math.ceil(maxPixels * 16 / 2 ** 20) + 64,
     });
   } catch (e) {
     const m = (e as Error).message ?? String(e);
-    const size = /maxResolutionInMP limit exceeded by (\d+)MP/.exec(m);
-    if (size || /maxResolutionInMP|maxMemoryUsageInMB/.test(m)) {
+    if (/maxResolutionInMP|maxMemoryUsageInMB/.test(m)) {
       throw new ImageError(
         `${name}: the JPEG is over the ${maxPixels / 1e6}-megapixel limit: make it smaller first`,
         "too-large",
@@ -185,12 +265,16 @@ export function decodeImage(bytes: Uint8Array, name = "image", limits: ImageLimi
   };
 }
 
-/** Reads a response body, stopping beyond `maxBytes` and when no data comes for `timeoutS`. */
+/**
+ * Reads a response body, stopping beyond `maxBytes`, when no data comes for `timeoutS`, and when the
+ * whole takes over `downloadS`.
+ */
 async function readCapped(
   res: Response,
   url: string,
   maxBytes: number,
   timeoutS: number,
+  downloadS: number,
 ): Promise<Uint8Array> {
   const length = Number(res.headers.get("content-length") ?? NaN);
   if (length > maxBytes) {
@@ -203,14 +287,24 @@ async function readCapped(
   const reader = res.body!.getReader();
   const parts: Uint8Array[] = [];
   let bytes = 0;
+  const deadline = Date.now() + downloadS * 1000;
   try {
     while (true) {
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const left = deadline - Date.now();
       const idle = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new ImageError(`${url}: no data for ${timeoutS} s`, "network")),
-          timeoutS * 1000,
-        );
+        timer = left < timeoutS * 1000
+          ? setTimeout(
+            () =>
+              reject(
+                new ImageError(`${url}: the download took over ${downloadS} s`, "network"),
+              ),
+            Math.max(0, left),
+          )
+          : setTimeout(
+            () => reject(new ImageError(`${url}: no data for ${timeoutS} s`, "network")),
+            timeoutS * 1000,
+          );
       });
       const r = await Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
       if (r.done) break;
@@ -272,7 +366,14 @@ export async function loadImage(pathOrUrl: string, limits: ImageLimits = {}): Pr
       await res.body?.cancel();
       throw new ImageError(`${pathOrUrl} answered ${res.status} ${res.statusText}`, "http");
     }
-    return decodeImage(await readCapped(res, pathOrUrl, maxBytes, timeoutS), pathOrUrl, limits);
+    const body = await readCapped(
+      res,
+      pathOrUrl,
+      maxBytes,
+      timeoutS,
+      limits.downloadS ?? IMAGE_DOWNLOAD_S,
+    );
+    return decodeImage(body, pathOrUrl, limits);
   }
   let st: Deno.FileInfo;
   try {

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeImage, ImageError, loadImage } from "convkit/data/image.ts";
+import { zlibSync } from "fflate";
+import jpeg from "jpeg-js";
 
 // Fixtures written by PIL (tests/fixtures/make_images.py): the PNGs hold the hand-chosen values stated
 // here; for the JPEGs PIL's own decode (libjpeg) is the reference, within a few levels (IDCTs differ).
@@ -135,4 +137,78 @@ Deno.test("loadImage() reads a URL, and reports HTTP errors, oversize bodies and
     ac.abort();
     await server.finished;
   }
+});
+
+/** A PNG from chunks, CRCs included (PNG spec, 5.3: CRC-32 over type and data). */
+function pngOf(chunks: [string, Uint8Array][]): Uint8Array {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const parts: number[] = [137, 80, 78, 71, 13, 10, 26, 10];
+  for (const [type, data] of chunks) {
+    const body = [...new TextEncoder().encode(type), ...data];
+    let crc = 0xffffffff;
+    for (const b of body) crc = crcTable[(crc ^ b) & 255] ^ (crc >>> 8);
+    const be = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+    parts.push(...be(data.length), ...body, ...be((crc ^ 0xffffffff) >>> 0));
+  }
+  return new Uint8Array(parts);
+}
+const ihdr = (w: number, h: number, depth: number, colour: number) =>
+  new Uint8Array([
+    ...[w >>> 24, (w >>> 16) & 255, (w >>> 8) & 255, w & 255],
+    ...[h >>> 24, (h >>> 16) & 255, (h >>> 8) & 255, h & 255],
+    depth,
+    colour,
+    0,
+    0,
+    0,
+  ]);
+
+Deno.test("decodeImage() stops a PNG whose data inflate beyond its declared size (a decompression bomb)", () => {
+  // declared 1x1 grey: 2 bytes of image data; the stream inflates to 50 MB of zeros (~50 KB on disk)
+  const bomb = pngOf([
+    ["IHDR", ihdr(1, 1, 8, 0)],
+    ["IDAT", zlibSync(new Uint8Array(50e6), { level: 9 })],
+    ["IEND", new Uint8Array()],
+  ]);
+  assert.ok(bomb.length < 100_000);
+  assert.throws(
+    () => decodeImage(bomb, "bomb.png"),
+    (e) =>
+      e instanceof ImageError && e.kind === "format" &&
+      /inflate to more than the 16 bytes/.test(e.message),
+  );
+  // a second header cannot take a 1x1 image past the pixel limit either
+  const two = pngOf([["IHDR", ihdr(1, 1, 8, 0)], ["IHDR", ihdr(8000, 8000, 8, 0)]]);
+  assert.throws(() => decodeImage(two, "two.png"), /a second IHDR/);
+  assert.throws(() => decodeImage(pngOf([["IHDR", ihdr(0, 5, 8, 0)]]), "w0.png"), /size is 0x5/);
+});
+
+Deno.test("decodeImage() reads 1-, 2- and 4-bit grey PNGs (pixels packed several to a byte)", () => {
+  // one row of 4 pixels: 1-bit 1,0,1,1 (0b1011_0000); 2-bit 3,0,1,2 (0b11_00_01_10); 4-bit 15,0,5,10
+  for (
+    const [depth, row, grey] of [
+      [1, [0b1011_0000], [255, 0, 255, 255]],
+      [2, [0b11_00_01_10], [255, 0, 85, 170]],
+      [4, [0xf0, 0x5a], [255, 0, 85, 170]],
+    ] as const
+  ) {
+    const png = pngOf([
+      ["IHDR", ihdr(4, 1, depth, 0)],
+      ["IDAT", zlibSync(new Uint8Array([0, ...row]))], // filter byte 0, then the row
+      ["IEND", new Uint8Array()],
+    ]);
+    const img = decodeImage(png, `grey${depth}.png`);
+    assert.deepEqual([...img.data], grey.flatMap((v) => [v, v, v]), `${depth}-bit`);
+  }
+});
+
+Deno.test("decodeImage() reads a phone's 12-megapixel JPEG (4032x3024)", () => {
+  const w = 4032, h = 3024, rgba = new Uint8Array(w * h * 4).fill(200);
+  const img = decodeImage(jpeg.encode({ data: rgba, width: w, height: h }, 50).data, "phone.jpg");
+  assert.deepEqual(img.shape, [1, h, w, 3]);
+  assert.ok(Math.abs(img.data[0] - 200) <= 2);
 });
