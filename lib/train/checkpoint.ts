@@ -41,6 +41,32 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** The largest `model.json` or `run.json` read: 16 MiB. */
+export const CHECKPOINT_MAX_JSON_BYTES = 16 * 2 ** 20;
+
+/**
+ * The text of `path` if it is a plain file (not a link, a FIFO or a device, which could hang a read or
+ * never end) of at most `maxBytes`.
+ *
+ * @throws {Deno.errors.NotFound} when there is no such file
+ * @throws {CheckpointError} for anything else there, or a file over `maxBytes`
+ */
+export async function readPlainText(
+  path: string,
+  maxBytes = CHECKPOINT_MAX_JSON_BYTES,
+): Promise<string> {
+  const st = await Deno.lstat(path);
+  if (!st.isFile) {
+    throw new CheckpointError(
+      `${path} is not a plain file (a link?): a checkpoint is read only as files`,
+    );
+  }
+  if (st.size > maxBytes) {
+    throw new CheckpointError(`${path} is ${st.size} bytes, over the ${maxBytes}-byte limit`);
+  }
+  return await Deno.readTextFile(path);
+}
+
 /** A weights file the kit writes: named by the first 16 hex digits of its SHA-256. */
 const OWN_WEIGHTS = /^weights-[0-9a-f]{16}\.bin$/;
 
@@ -106,7 +132,7 @@ export function folderHandler(dir: string): tf.io.IOHandler {
       };
     },
     async load(): Promise<tf.io.ModelArtifacts> {
-      const json = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
+      const json = JSON.parse(await readPlainText(`${dir}/model.json`));
       const manifest = json.weightsManifest as {
         paths: string[];
         weights: tf.io.WeightsManifestEntry[];
@@ -145,6 +171,14 @@ export function folderHandler(dir: string): tf.io.IOHandler {
           `${dir}: the weights hold ${weightData.byteLength} bytes, but model.json describes ${expected} ` +
             `(${specs.length} tensors): the weights are of another model, or cut short`,
         );
+      }
+      // a file the kit wrote is named by its hash: one changed since (damaged, edited) is refused
+      for (const [i, p] of paths.entries()) {
+        if (OWN_WEIGHTS.test(p) && (await sha256Hex(buffers[i])).slice(0, 16) !== p.slice(8, 24)) {
+          throw new CheckpointError(
+            `${dir}/${p} does not match the hash in its name: the weights were changed or damaged`,
+          );
+        }
       }
       return {
         modelTopology: json.modelTopology,

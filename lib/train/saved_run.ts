@@ -10,7 +10,7 @@
  * @module
  */
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { loadModel, saveModel } from "./checkpoint.ts";
+import { loadModel, readPlainText, saveModel } from "./checkpoint.ts";
 import type { HistoryEntry } from "./history.ts";
 
 /** What `run.json` holds. */
@@ -121,7 +121,10 @@ export async function loadRun(
 ): Promise<LoadedRun> {
   let record: RunRecord;
   try {
-    record = JSON.parse(await Deno.readTextFile(`${dir}/run.json`));
+    record = JSON.parse(await readPlainText(`${dir}/run.json`));
+    if (typeof record !== "object" || record === null || Array.isArray(record)) {
+      throw new Error("not a JSON object");
+    }
   } catch (e) {
     return {
       reason: e instanceof Deno.errors.NotFound

@@ -116,3 +116,31 @@ Deno.test("savedModelDir() is build/models/NAME in the kit, or under $CONVKIT_MO
     else Deno.env.set("CONVKIT_MODELS", old);
   }
 });
+
+Deno.test("loadRun() gives a reason, never throws or hangs, for run.json null, a link to /dev/zero, a FIFO, or changed weights", async () => {
+  await withDir(async (dir) => {
+    const model = net(2);
+    seedWeights(model, 5);
+    await saveRun(dir, model, { recipe, history, best: history[0] });
+    const saved = await Deno.readTextFile(`${dir}/run.json`);
+    await Deno.writeTextFile(`${dir}/run.json`, "null");
+    assert.match((await loadRun(dir, net(2), recipe)).reason, /unreadable \(not a JSON object\)/);
+    await Deno.remove(`${dir}/run.json`);
+    await Deno.symlink("/dev/zero", `${dir}/run.json`);
+    assert.match((await loadRun(dir, net(2), recipe)).reason, /not a plain file/);
+    await Deno.remove(`${dir}/run.json`);
+    await new Deno.Command("mkfifo", { args: [`${dir}/run.json`] }).output();
+    assert.match((await loadRun(dir, net(2), recipe)).reason, /not a plain file/);
+    await Deno.remove(`${dir}/run.json`);
+    await Deno.writeTextFile(`${dir}/run.json`, saved);
+    // the weights file is named by its hash: one value changed (here to NaN) is refused
+    const weights = [...Deno.readDirSync(dir)].find((e) => e.name.startsWith("weights-"))!.name;
+    const bytes = await Deno.readFile(`${dir}/${weights}`);
+    new DataView(bytes.buffer).setFloat32(0, NaN, true);
+    await Deno.writeFile(`${dir}/${weights}`, bytes);
+    const r = await loadRun(dir, net(2), recipe);
+    assert.equal(r.model, undefined);
+    assert.match(r.reason, /does not match the hash in its name/);
+    model.dispose();
+  });
+});
