@@ -291,7 +291,7 @@ export class ConvDemo {
  * @param settings N, F, S, P, K (see `convDemoData`)
  * @param opts `seed` of the kit's `Rng` (default 0); `id` of the root element (default: unique per
  *   display, `convdemo-<n>-<random hex>`, so demos of two notebooks on one page do not collide)
- * @throws {RangeError} and {ShapeError} as `convDemoData`
+ * @throws {RangeError} and {ShapeError} as `convDemoData`; {RangeError} for an `id` that is not a plain HTML id
  *
  * @example
  * ```ts
@@ -314,5 +314,13 @@ export function convDemo(
     (v) => v.toString(16).padStart(2, "0"),
   )
     .join("");
+  if (opts.id !== undefined && !/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(opts.id)) {
+    // the id goes into the page's HTML and script: letters, digits, _ and - only
+    throw new RangeError(
+      `convDemo: id ${
+        JSON.stringify(opts.id)
+      } must be a letter then up to 63 letters, digits, _ or -`,
+    );
+  }
   return new ConvDemo(data, opts.id ?? `convdemo-${++displays}-${tag}`);
 }

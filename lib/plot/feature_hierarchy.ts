@@ -86,7 +86,8 @@ function layerOf(model: tfl.LayersModel, l: string | tfl.layers.Layer): tfl.laye
  * @param inputs what the model reads, `[N, H, W, C]` (normalized as in training); not disposed
  * @returns per layer its receptive field and, per filter, its hits best first
  * @throws {RangeError} for a layer without a receptive field (after Flatten or Dense), filters outside the
- * layer's depth, a k or batch size below 1, or inputs whose size is not the model's
+ * layer's depth, a k or batch size below 1, inputs whose size is not the model's, or an image that gives
+ * a filter NaN
  * @see ../../notebooks/17_cifar10_demo.ipynb
  */
 export async function topPatches(
@@ -161,6 +162,13 @@ export async function topPatches(
       for (const f of r.filters) {
         for (let i = 0; i < b; i++) {
           const v = max[i * r.depth + f.filter];
+          if (Number.isNaN(v)) { // it would stop the ranking: no later image compares above a NaN
+            throw new RangeError(
+              `topPatches: image ${
+                start + i
+              } gives NaN in ${r.layer} filter ${f.filter}: find where it came from`,
+            );
+          }
           const hits = f.hits;
           if (hits.length === k && !(v > hits[k - 1].activation)) continue;
           const pos = arg[i * r.depth + f.filter];

@@ -396,3 +396,11 @@ Deno.test({
     }
   },
 });
+
+Deno.test("convDemo() refuses an id that would not be a plain HTML id (it goes into the page)", () => {
+  assert.throws(
+    () => convDemo(undefined, { id: '"><img src=x onerror=alert(1)>' }),
+    /must be a letter/,
+  );
+  assert.match(String(convDemo(undefined, { id: "demo-1" }).html()).slice(0, 40), /id="demo-1"/);
+});

@@ -157,3 +157,15 @@ Deno.test("featureHierarchyFigure() keeps its title and every layer's heading in
   tf.dispose(inputs);
   model.dispose();
 });
+
+Deno.test("topPatches() refuses an image that gives NaN instead of freezing the ranking behind it", async () => {
+  const { model, pixels } = planted();
+  const data = Float32Array.from(pixels.data);
+  data[2 * SIZE * SIZE + 5] = NaN; // image 2
+  const inputs = tf.tensor4d(data, [N, SIZE, SIZE, 1]);
+  await assert.rejects(
+    () => topPatches(model, inputs, { layers: ["conv1"], k: 2, batchSize: 4 }),
+    /image 2 gives NaN in conv1 filter 0/,
+  );
+  inputs.dispose();
+});
