@@ -267,6 +267,10 @@ export function inspectPage(opts: InspectOptions): PageReport {
       }
     });
   });
+  // pictures in the text too (a diagram in a markdown cell)
+  Array.from(document.querySelectorAll(".jp-MarkdownCell, .cell.text_cell")).forEach((cell, ci) =>
+    checkGraphics(cell, `markdown cell ${ci + 1}`)
+  );
   return { problems, outputs, counted };
 }
 

@@ -75,6 +75,16 @@ Deno.test({
         },
       );
 
+      await t.step("checkHtml() reports a broken image in a markdown cell too", async () => {
+        const problems = await check(
+          page(`<img src="data:image/png;base64,${PNG}">`).replace(
+            "<body>",
+            `<body><div class="jp-Cell jp-MarkdownCell"><img src="missing-diagram.png"></div>`,
+          ),
+        );
+        assert.match(problems.join("\n"), /markdown cell 1: image 1 did not load/);
+      });
+
       await t.step(
         "checkHtml() reports SVG texts that overlap and text cut at the figure's edge",
         async () => {
