@@ -28,21 +28,44 @@ import { killRun, memAvailable, runProcesses, usageByUser } from "./hub/procs.ts
 import { runStudent, type StudentResult } from "./hub/student.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const { values } = parseArgs({
-  args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
-  options: {
-    users: { type: "string", default: "10" },
-    notebook: { type: "string", default: "notebooks/02_spatial_arithmetic.ipynb" },
-    "no-grade": { type: "boolean", default: false },
-    timeout: { type: "string", default: "900" },
-    json: { type: "string" },
-    keep: { type: "boolean", default: false },
-    "kill-server": { type: "string" },
-  },
-});
-const users = Number(values.users);
-if (!Number.isInteger(users) || users < 1) {
-  console.error(`--users must be a whole number >= 1, not ${values.users}`);
+function options() {
+  try {
+    return parseArgs({
+      args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+      options: {
+        users: { type: "string", default: "10" },
+        notebook: { type: "string", default: "notebooks/02_spatial_arithmetic.ipynb" },
+        "no-grade": { type: "boolean", default: false },
+        timeout: { type: "string", default: "900" },
+        json: { type: "string" },
+        keep: { type: "boolean", default: false },
+        "kill-server": { type: "string" },
+      },
+    }).values;
+  } catch (e) {
+    // e.g. "--users -1": the value looks like an option
+    console.error(`hub-check: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
+}
+const values = options();
+/** A whole number written in decimal digits, in [low, high]; else undefined. */
+const whole = (s: string, low: number, high: number) => {
+  const n = /^\d+$/.test(s) ? Number(s) : NaN;
+  return n >= low && n <= high ? n : undefined;
+};
+// 200: far beyond what one machine holds (see deploy/README.md's sizing: ~2.5 students per GiB)
+const users = whole(values.users, 1, 200);
+if (users === undefined) {
+  console.error(
+    `--users must be a whole number from 1 to 200, not ${JSON.stringify(values.users)}`,
+  );
+  Deno.exit(2);
+}
+if (whole(values.timeout, 1, 86_400) === undefined) {
+  console.error(
+    `--timeout must be whole seconds from 1 to 86400, not ${JSON.stringify(values.timeout)}`,
+  );
   Deno.exit(2);
 }
 const log = (m: string) => console.log(`[hub-check] ${m}`);
