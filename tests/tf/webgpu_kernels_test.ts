@@ -13,9 +13,9 @@ if (ignore) {
   console.warn("webgpu_kernels_test: no WebGPU adapter here; the webgpu kernel tests are skipped");
 }
 registerWebgpuKernels();
-// the sweep takes ~6 s on llvmpipe once Mesa's shader cache (~/.cache/mesa_shader_cache) holds its
-// shaders, but ~8 min on a 2-core machine when they compile first (measured 2026-11-30): it runs with
-// CONVKIT_WEBGPU_SWEEP=1 and on a GPU adapter; CI's default run has the teaching-layer and dilation checks
+// the sweep (dx and dw) takes ~6 s on llvmpipe once Mesa's shader cache (~/.cache/mesa_shader_cache)
+// holds its shaders, but ~8 min on a 2-core machine when they compile first (measured 2026-11-30): it
+// runs with CONVKIT_WEBGPU_SWEEP=1 and on a GPU adapter; CI's default run checks the filter gradient
 const sweep = Deno.env.get("CONVKIT_WEBGPU_SWEEP") === "1" || adapter?.fallback === false;
 
 type Pad = "valid" | "same" | number;
@@ -83,9 +83,11 @@ Deno.test({
 
 Deno.test({
   name:
-    "registerWebgpuKernels() webgpu dx and dw match the float64 teaching layers x=[2,9,9,3] w=[3,3,3,2] s=2 p=1",
+    "registerWebgpuKernels() webgpu dw matches the float64 teaching layer x=[2,9,9,3] w=[3,3,3,2] s=2 p=1",
   ignore,
   async fn() {
+    // dw only: the input-gradient shader takes 1-2 min to compile on llvmpipe (cold Mesa cache), so CI's
+    // default run leaves it to the sweep
     await setBackend("webgpu");
     const rng = new Rng(4);
     const x = randn([2, 9, 9, 3], rng), w = randn([3, 3, 3, 2], rng), b = randn([2], rng);
@@ -93,23 +95,15 @@ Deno.test({
     const dout = randn(out.shape, rng);
     const ref = conv2dBackward(dout, cache);
     const xt = toTf(x) as tf.Tensor4D, wt = toTf(w) as tf.Tensor4D, dyt = toTf(dout) as tf.Tensor4D;
-    const [dx, dw] = tf.grads((a: tf.Tensor, c: tf.Tensor) =>
-      tf.sum(
-        tf.mul(
-          tf.conv2d(a as tf.Tensor4D, c as tf.Tensor4D, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]),
-          dyt,
-        ),
-      )
-    )([xt, wt]);
-    assert.ok(
-      relError(await fromTf(dx), ref.dx) < 1e-4,
-      `dx ${relError(await fromTf(dx), ref.dx)}`,
-    );
+    const pad = [[0, 0], [1, 1], [1, 1], [0, 0]] as never;
+    const dw = tf.grad((c: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(xt, c as tf.Tensor4D, 2, pad), dyt))
+    )(wt);
     assert.ok(
       relError(await fromTf(dw), ref.dw) < 1e-4,
       `dw ${relError(await fromTf(dw), ref.dw)}`,
     );
-    tf.dispose([xt, wt, dyt, dx, dw]);
+    tf.dispose([xt, wt, dyt, dw]);
     await setBackend("cpu");
   },
 });
