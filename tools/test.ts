@@ -8,7 +8,8 @@
  * In a student edition (it has `grading/edition.json`) it runs the visible checks of every exercise
  * instead, one line per exercise, ending with the same closing line.
  *
- * Flags: `--only-notebooks`, `--no-notebooks`, `--no-editions`, and notebook paths to run just those.
+ * Flags: `--only-notebooks`, `--no-notebooks`, `--no-editions`, and notebook paths to run just those
+ * (nothing else).
  *
  * @module
  */
@@ -18,7 +19,8 @@ import { isStudentEdition } from "../lib/edition.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const args = Deno.args.filter((a) => !a.startsWith("--"));
-const onlyNotebooks = Deno.args.includes("--only-notebooks");
+// notebook paths alone run just those notebooks (the suites take minutes)
+const onlyNotebooks = Deno.args.includes("--only-notebooks") || args.length > 0;
 const noNotebooks = Deno.args.includes("--no-notebooks");
 const noEditions = Deno.args.includes("--no-editions") || args.length > 0;
 
