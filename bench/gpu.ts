@@ -1,5 +1,6 @@
 /**
- * GPU profile of stock tfjs-webgpu training in Deno: where a training step's time goes.
+ * GPU profile of tfjs-webgpu training in Deno, stock and with the kit's conv gradient kernels
+ * (lib/tf/webgpu_kernels.ts), and PyTorch CUDA on the same nets where python3 has torch with a GPU.
  *
  * Prepared for the GPU machine (see ../shared/gpu/README.md: bundle this file with prepare.sh, run it
  * there once); it also runs here on a software WebGPU adapter with `--quick`, which checks the script, not
@@ -7,7 +8,9 @@
  * checks one training step against the cpu backend (same weights, same batch: relative error of the loss),
  * times steps after warm-up (images/s), and profiles one step with tf.profile: kernels dispatched, the
  * time in each kind of kernel, and the share of Conv2DBackpropFilter. Writes JSON to $OUT (when set) or
- * build/bench/gpu.json.
+ * build/bench/gpu.json. Each net runs twice, stock tfjs-webgpu first, then (after `registerWebgpuKernels`)
+ * with the kit's kernels, each checked against cpu before it is timed; then PyTorch CUDA (an inline script
+ * run by python3, so the bundle needs nothing else). Its last line gives the speed-ups over stock.
  *
  * @module
  */
@@ -15,6 +18,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { tfjsModel } from "../lib/models/tfjs.ts";
 import { convnetjsCifar10 } from "../lib/models/zoo.ts";
 import { gpuAdapterInfo, setBackend, tf } from "../lib/tf/backend.ts";
+import { registerWebgpuKernels, webgpuKernelsInfo } from "../lib/tf/webgpu_kernels.ts";
 import { seedWeights } from "../lib/train/trainer.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -70,6 +74,23 @@ async function oneStepLoss(
   return v;
 }
 
+/** Counts the WebGPU dispatches tfjs-webgpu makes while `f` runs (each `runWebGPUProgram` is one). */
+async function countDispatches(f: () => Promise<void>): Promise<number> {
+  const be = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
+  const original = be.runWebGPUProgram;
+  let n = 0;
+  be.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
+    n++;
+    return original.apply(this, a);
+  };
+  try {
+    await f();
+  } finally {
+    be.runWebGPUProgram = original;
+  }
+  return n;
+}
+
 async function profileNet(name: string, make: () => tfl.LayersModel, batch: number) {
   const checkBatch = quick ? 4 : 16;
   const ref = await oneStepLoss(make, checkBatch, "cpu");
@@ -96,6 +117,7 @@ async function profileNet(name: string, make: () => tfl.LayersModel, batch: numb
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) await step();
   const ms = (performance.now() - t0) / steps;
+  const dispatchesPerStep = await countDispatches(step);
   const prof = await tf.profile(step);
   const byKernel = new Map<string, { calls: number; ms: number }>();
   for (const k of prof.kernels) {
@@ -118,37 +140,114 @@ async function profileNet(name: string, make: () => tfl.LayersModel, batch: numb
     msPerStep: ms,
     imagesPerSecond: batch / ms * 1000,
     kernelsPerStep: prof.kernels.length,
+    dispatchesPerStep,
     kernelMsPerStep: total,
     backpropFilterShare: (byKernel.get("Conv2DBackpropFilter")?.ms ?? 0) / total,
     kernels: kernels.slice(0, 12),
   };
 }
 
+/** The same nets trained in PyTorch CUDA (NHWC data permuted to NCHW), images/s; or why not. */
+const TORCH = `
+import json, sys, time
+try:
+    import torch, torch.nn as nn
+except Exception as e:
+    print(json.dumps({"error": f"no torch: {e}"})); sys.exit(0)
+if not torch.cuda.is_available():
+    print(json.dumps({"error": "torch has no CUDA device"})); sys.exit(0)
+dev = torch.device("cuda")
+torch.backends.cudnn.benchmark = True
+def convnetjs():
+    return nn.Sequential(nn.Conv2d(3, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 20, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(20, 20, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(320, 10))
+def vgg():
+    c = lambda i, o: [nn.Conv2d(i, o, 3, padding=1), nn.ReLU()]
+    return nn.Sequential(*c(3, 64), *c(64, 64), nn.MaxPool2d(2), *c(64, 128), *c(128, 128), nn.MaxPool2d(2),
+        *c(128, 256), *c(256, 256), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4096, 10))
+out = {}
+for name, make, batch in [("ConvNetJS CIFAR-10 net", convnetjs, int(sys.argv[1])), ("VGG-style net", vgg, int(sys.argv[2]))]:
+    torch.manual_seed(0)
+    m = make().to(dev); opt = torch.optim.SGD(m.parameters(), lr=0.01)
+    x = torch.randn(batch, 3, 32, 32, device=dev); y = torch.arange(batch, device=dev) % 10
+    def step():
+        opt.zero_grad(); loss = nn.functional.cross_entropy(m(x), y); loss.backward(); opt.step()
+    for _ in range(10): step()
+    torch.cuda.synchronize(); t = time.perf_counter(); n = 50
+    for _ in range(n): step()
+    torch.cuda.synchronize(); out[name] = batch * n / (time.perf_counter() - t)
+out["device"] = torch.cuda.get_device_name(0)
+print(json.dumps(out))
+`;
+
+async function torchCuda(convnetBatch: number, vggBatch: number): Promise<Record<string, unknown>> {
+  try {
+    const r = await new Deno.Command("python3", {
+      args: ["-c", TORCH, String(convnetBatch), String(vggBatch)],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(r.stdout).trim().split("\n").at(-1) ?? "";
+    return text ? JSON.parse(text) : { error: new TextDecoder().decode(r.stderr).slice(-300) };
+  } catch (e) {
+    return { error: `python3 did not run: ${e instanceof Error ? e.message : e}` };
+  }
+}
+
 const adapter = await gpuAdapterInfo();
 if (!adapter) throw new Error("no WebGPU adapter: nothing to profile");
-const results = [
-  await profileNet("ConvNetJS CIFAR-10 net", convnetjsNet, quick ? 8 : 256),
-  await profileNet("VGG-style net", vggStyle, quick ? 4 : 128),
+const batches = { convnetjs: quick ? 8 : 256, vgg: quick ? 4 : 128 };
+const stock = [
+  await profileNet("ConvNetJS CIFAR-10 net", convnetjsNet, batches.convnetjs),
+  await profileNet("VGG-style net", vggStyle, batches.vgg),
 ];
-const report = { date: new Date().toISOString(), adapter, deno: Deno.version.deno, quick, results };
+registerWebgpuKernels();
+const kit = [
+  await profileNet("ConvNetJS CIFAR-10 net", convnetjsNet, batches.convnetjs),
+  await profileNet("VGG-style net", vggStyle, batches.vgg),
+];
+const torch = await torchCuda(batches.convnetjs, batches.vgg);
+const results = [
+  ...stock.map((r) => ({ ...r, kernels: r.kernels, path: "stock tfjs-webgpu" })),
+  ...kit.map((r) => ({ ...r, path: "tfjs-webgpu + kit kernels" })),
+];
+const speedUps = kit.map((r, i) => r.imagesPerSecond / stock[i].imagesPerSecond);
+const report = {
+  date: new Date().toISOString(),
+  adapter,
+  deno: Deno.version.deno,
+  quick,
+  results,
+  kitKernels: webgpuKernelsInfo(),
+  torch,
+  speedUps,
+};
 for (const r of results) {
   console.log(
-    `${r.name}, batch ${r.batch}: ${r.msPerStep.toFixed(1)} ms/step, ${
+    `${r.path}: ${r.name}, batch ${r.batch}: ${r.msPerStep.toFixed(1)} ms/step, ${
       r.imagesPerSecond.toFixed(0)
-    } images/s; ` +
-      `${r.kernelsPerStep} kernels a step, ${
-        (100 * r.backpropFilterShare).toFixed(0)
-      }% of kernel time in Conv2DBackpropFilter`,
+    } images/s; ${r.kernelsPerStep} kernels, ${r.dispatchesPerStep} dispatches a step, ${
+      (100 * r.backpropFilterShare).toFixed(0)
+    }% of kernel time in Conv2DBackpropFilter; loss after one step vs cpu: rel err ${
+      r.checkRelError.toExponential(1)
+    }`,
   );
   for (const k of r.kernels.slice(0, 5)) {
     console.log(`  ${k.kernel}: ${k.calls} calls, ${k.ms.toFixed(1)} ms`);
   }
 }
+console.log(`PyTorch CUDA: ${JSON.stringify(torch)}`);
 const out = Deno.env.get("OUT") ?? new URL("../build/bench", import.meta.url).pathname;
 await Deno.mkdir(out, { recursive: true });
 await Deno.writeTextFile(`${out}/gpu.json`, JSON.stringify(report, null, 2) + "\n");
 console.log(
   `adapter: ${adapter.description}${
-    adapter.fallback ? " (software: these numbers say nothing about GPUs)" : ""
+    adapter.fallback ? " (software: the numbers are only a proxy for a GPU)" : ""
   }`,
+);
+console.log(
+  `webgpu training speed-up over stock: ${speedUps[0].toFixed(1)}x (ConvNetJS net), ${
+    speedUps[1].toFixed(1)
+  }x (VGG-style)`,
 );

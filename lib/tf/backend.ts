@@ -17,6 +17,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { startWasmThreaded } from "./wasm_threads.ts";
+import { registerWebgpuKernels } from "./webgpu_kernels.ts";
 
 tf.env().set("IS_NODE", false);
 tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
@@ -233,8 +234,8 @@ export async function probeBackends(
 }
 
 /**
- * Picks a backend: `"auto"` takes webgpu on a real (not software) GPU adapter, else wasm, else cpu.
- * Returns the backend in use and why.
+ * Picks a backend: `"auto"` takes webgpu on a real (not software) GPU adapter, with the kit's conv
+ * gradient kernels (`registerWebgpuKernels`), else wasm, else cpu. Returns the backend in use and why.
  */
 export async function useBackend(
   prefer: BackendName | "auto" = "auto",
@@ -246,8 +247,12 @@ export async function useBackend(
   const info = await gpuAdapterInfo();
   if (info && !info.fallback) {
     try {
+      registerWebgpuKernels();
       await setBackend("webgpu");
-      return { name: "webgpu", reason: `GPU adapter: ${info.description}` };
+      return {
+        name: "webgpu",
+        reason: `GPU adapter: ${info.description}; the kit's webgpu conv gradient kernels`,
+      };
     } catch { /* fall through to the CPU backends */ }
   }
   const noGpu = info ? `only a software adapter (${info.description})` : "no GPU adapter";

@@ -9,11 +9,14 @@
  *   input/output channels swapped, padded by `F - 1 - P`; other strides keep the stock kernel;
  * - max-pool gradient: one pass in JavaScript over the windows, all channels of a pixel at once.
  *
+ * The same call registers the kit's webgpu conv gradients (`registerWebgpuKernels`, lib/tf/webgpu_kernels.ts).
+ *
  * The gradients are checked against the kit's float64 teaching layers in tests/tf/fast_grads_test.ts.
  *
  * @module
  */
 import { tf } from "./backend.ts";
+import { registerWebgpuKernels } from "./webgpu_kernels.ts";
 
 type Info = tf.TensorInfo;
 interface WasmBackend {
@@ -211,11 +214,12 @@ function filterGradByConv(
 let registered = false;
 
 /**
- * Registers the fast gradients for the wasm backend (once; later calls do nothing). Returns whether the
- * stock kernels were replaced.
+ * Registers the fast gradients for the wasm backend, and the webgpu ones of `registerWebgpuKernels` (once;
+ * later calls do nothing). Returns whether the stock kernels were replaced.
  */
 export function registerFastGrads(): boolean {
   if (registered) return false;
+  registerWebgpuKernels();
   const stockInput = tf.getKernel("Conv2DBackpropInput", "wasm");
   const conv2d = tf.getKernel("Conv2D", "wasm");
   const transpose = tf.getKernel("Transpose", "wasm");

@@ -1,0 +1,484 @@
+/**
+ * Fast training kernels for the tfjs webgpu backend. Stock tfjs-webgpu 4.22 computes each element of a
+ * conv filter gradient in one GPU thread, looping over all N·H'·W' output positions: on an H200 that one
+ * kernel took 83 of a 103 ms training step of the ConvNetJS net (bench/RESULTS.md). Here the convolution
+ * gradients are implicit matrix products (GEMM) in one WGSL template, tiled 64x64 in workgroup memory:
+ *
+ * - filter gradient `dW[F·F·C, K] = im2col(x)ᵀ [F·F·C, N·H'·W'] · dy[N·H'·W', K]`, with the long
+ *   N·H'·W' axis split across workgroups (split-K) and the partial sums added by a second dispatch;
+ * - input gradient `dx[N·H·W, C] = A[N·H·W, F·F·K] · Wᵀ[F·F·K, C]`, where A gathers
+ *   `dy[n, (h + P - a·D) / S, (w + P - q·D) / S, k]` (zero where the division is not exact or falls
+ *   outside dy): the transposed convolution, for every stride.
+ *
+ * Neither matrix is ever written out: each tile of A is gathered from x or dy as it is loaded (im2col on
+ * the fly). Both kernels take every stride, padding (valid, same, explicit numbers) and dilation that
+ * `computeConv2DInfo` accepts (tfjs's own conv gradient refuses dilations > 1 before a kernel is asked),
+ * NHWC only: NCHW and a `dimRoundingMode` that makes dy another size than the conv's output fall back to
+ * the stock kernel. Checked against the cpu backend and the kit's float64 layers in
+ * tests/tf/webgpu_kernels_test.ts; timed in bench/gpu.ts.
+ *
+ * Source of the method: the im2col/GEMM formulation of convolution (Chellapilla et al. 2006; CS231n
+ * Lecture 7 "Implementation: im2col") and split-K GEMM as in CUTLASS's `GemmSplitKParallel`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+type Info = tf.TensorInfo;
+type ConvInfo = tf.backend_util.Conv2DInfo;
+
+/** The parts of tfjs-webgpu's backend (4.22, `backend_webgpu.js`) that the kernels use. */
+interface WebGPUBackend {
+  runWebGPUProgram(
+    program: GemmProgram | SumSplitsProgram,
+    inputs: Info[],
+    outputDtype: "float32",
+    uniforms: { type: "int32"; data: number[] }[],
+    output?: Info,
+  ): Info;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+/** Depth of one reduction step (a multiple of it is each split's length). */
+const DEPTH = 16;
+/** Workgroups the filter gradient aims for, splitting its reduction axis to get them. */
+const TARGET_WORKGROUPS = 512;
+/** The fewest reduction steps one split gets: with fewer, adding the partial sums costs more. */
+const MIN_STEPS_PER_SPLIT = 16;
+
+/**
+ * The output tile of one workgroup, `rows x cols`, 4x4 outputs a thread: 64x64 for wide products, 128
+ * rows by 32 or 16 columns for narrow ones (a conv with 16 or 20 filters would leave most of a 64-wide
+ * tile idle). Workgroup memory: (rows + cols) · DEPTH · 4 bytes <= 10 KiB, under WebGPU's 16 KiB.
+ */
+export function gemmTile(cols: number): { rows: number; cols: number } {
+  if (cols <= 16) return { rows: 128, cols: 16 };
+  if (cols <= 32) return { rows: 128, cols: 32 };
+  return { rows: 64, cols: 64 };
+}
+
+/** The uniforms shared by both gathers, in the order the WGSL struct declares them. */
+const CONV_UNIFORMS = "rows : i32, cols : i32, depth : i32, chunk : i32, " +
+  "inH : i32, inW : i32, inC : i32, outH : i32, outW : i32, outC : i32, " +
+  "fh : i32, fw : i32, sh : i32, sw : i32, dh : i32, dw : i32, top : i32, left : i32,";
+
+/**
+ * WGSL for `result[s, r, c] = Σ_d A(r, d) · B(d, c)` over the `d` of split s, 64x64 outputs a workgroup,
+ * 4x4 a thread. `loads` defines the WGSL functions `loadA(r, d)` and `loadB(d, c)` that gather the
+ * operands (0 outside them). The step loop runs a uniform number of times (`chunk / DEPTH`), as WGSL's
+ * uniformity rules require of a loop with barriers; positions past the split's end load zeros.
+ */
+function gemmShader(loads: string, tile: { rows: number; cols: number }): string {
+  const { rows: TR, cols: TC } = tile;
+  const threads = TR * TC / 16;
+  // 16 scalar accumulators, not an array: llvmpipe (the software adapter) took ~100 s to compile the
+  // array version of this shader (dynamically indexed private arrays), 0.15 s this one
+  const ij = [0, 1, 2, 3].flatMap((i) => [0, 1, 2, 3].map((j) => [i, j]));
+  const decl = ij.map(([i, j]) => `var acc${i}${j} = 0.0;`).join(" ");
+  const step =
+    [0, 1, 2, 3].map((i) =>
+      `let a${i} = tileA[dd][ty * 4 + ${i}]; let b${i} = tileB[dd][tx * 4 + ${i}];`
+    ).join("\n        ") + "\n        " +
+    ij.map(([i, j]) => `acc${i}${j} = fma(a${i}, b${j}, acc${i}${j});`).join(" ");
+  const store = ij.map(([i, j]) =>
+    `if ((r0 + ${i} < uniforms.rows) & (c0 + ${j} < uniforms.cols)) {
+      result[base + (r0 + ${i}) * uniforms.cols + c0 + ${j}] = acc${i}${j};
+    }`
+  ).join("\n    ");
+  return `
+  var<workgroup> tileA : array<array<f32, ${TR}>, ${DEPTH}>;
+  var<workgroup> tileB : array<array<f32, ${TC}>, ${DEPTH}>;
+  ${loads}
+  fn main() {
+    let row0 = i32(workgroupId.x) * ${TR};
+    let col0 = i32(workgroupId.y) * ${TC};
+    let d0 = i32(workgroupId.z) * uniforms.chunk;
+    let d1 = min(uniforms.depth, d0 + uniforms.chunk);
+    let tx = i32(localId.x);
+    let ty = i32(localId.y);
+    let li = i32(localIndex);
+    ${decl}
+    for (var s = 0; s < uniforms.chunk; s = s + ${DEPTH}) {
+      for (var e = li; e < ${DEPTH * TR}; e = e + ${threads}) {
+        let dd = e / ${TR};
+        let r = e - dd * ${TR};
+        let k = d0 + s + dd;
+        tileA[dd][r] = select(0.0, loadA(row0 + r, k), k < d1);
+      }
+      for (var e = li; e < ${DEPTH * TC}; e = e + ${threads}) {
+        let dd = e / ${TC};
+        let c = e - dd * ${TC};
+        let k = d0 + s + dd;
+        tileB[dd][c] = select(0.0, loadB(k, col0 + c), k < d1);
+      }
+      workgroupBarrier();
+      for (var dd = 0; dd < ${DEPTH}; dd = dd + 1) {
+        ${step}
+      }
+      workgroupBarrier();
+    }
+    let base = i32(workgroupId.z) * uniforms.rows * uniforms.cols;
+    let r0 = row0 + ty * 4;
+    let c0 = col0 + tx * 4;
+    ${store}
+  }`;
+}
+
+/**
+ * `select(0, v, cond)` in WGSL evaluates both sides, so the loads clamp their index into the buffer and
+ * return 0 themselves where the position lies in the padding. Their conditions use `&`, not `&&`: the
+ * short-circuit `&&` becomes branches, with which llvmpipe (the software adapter CI runs on) took ~150 s
+ * to compile the GEMM shader instead of 0.05 s.
+ */
+const FILTER_GRAD_LOADS = `
+  // A(m, p) = x[n, i·S + a·D - P, j·S + q·D - P, c] with m = (a·FW + q)·C + c, p = (n·H' + i)·W' + j
+  fn loadA(m : i32, p : i32) -> f32 {
+    let u = uniforms;
+    let pix = u.outH * u.outW;
+    let n = p / pix;
+    let ij = p - n * pix;
+    let i = ij / u.outW;
+    let j = ij - i * u.outW;
+    let a = m / (u.fw * u.inC);
+    let qc = m - a * u.fw * u.inC;
+    let q = qc / u.inC;
+    let c = qc - q * u.inC;
+    let y = i * u.sh + a * u.dh - u.top;
+    let z = j * u.sw + q * u.dw - u.left;
+    let ok = (y >= 0) & (y < u.inH) & (z >= 0) & (z < u.inW) & (p < u.depth) & (m < u.rows);
+    let at = select(0, ((n * u.inH + y) * u.inW + z) * u.inC + c, ok);
+    return select(0.0, x[at], ok);
+  }
+  // B(p, k) = dy[p, k]
+  fn loadB(p : i32, k : i32) -> f32 {
+    let ok = (p < uniforms.depth) & (k < uniforms.cols);
+    return select(0.0, dy[select(0, p * uniforms.cols + k, ok)], ok);
+  }`;
+
+const INPUT_GRAD_LOADS = `
+  // A(r, t) = dy[n, (h + P - a·D) / S, (w + P - q·D) / S, k] with r = (n·H + h)·W + w, t = (a·FW + q)·K + k,
+  // where both divisions are exact and land inside dy; else 0
+  fn loadA(r : i32, t : i32) -> f32 {
+    let u = uniforms;
+    let pix = u.inH * u.inW;
+    let n = r / pix;
+    let hw = r - n * pix;
+    let h = hw / u.inW;
+    let w = hw - h * u.inW;
+    let a = t / (u.fw * u.outC);
+    let qk = t - a * u.fw * u.outC;
+    let q = qk / u.outC;
+    let k = qk - q * u.outC;
+    let yy = h + u.top - a * u.dh;
+    let zz = w + u.left - q * u.dw;
+    let i = yy / u.sh;
+    let j = zz / u.sw;
+    let ok = (yy >= 0) & (zz >= 0) & (i * u.sh == yy) & (j * u.sw == zz) & (i < u.outH) &
+      (j < u.outW) & (r < u.rows) & (t < u.depth);
+    let at = select(0, ((n * u.outH + i) * u.outW + j) * u.outC + k, ok);
+    return select(0.0, dy[at], ok);
+  }
+  // B(t, c) = W[a, q, c, k] with t = (a·FW + q)·K + k
+  fn loadB(t : i32, c : i32) -> f32 {
+    let u = uniforms;
+    let aq = t / u.outC;
+    let k = t - aq * u.outC;
+    let ok = (t < u.depth) & (c < u.cols);
+    return select(0.0, W[select(0, (aq * u.inC + c) * u.outC + k, ok)], ok);
+  }`;
+
+/** A `WebGPUProgram` (tfjs-webgpu's interface) running the tiled GEMM with one pair of gathers. */
+class GemmProgram {
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [0], y: [1], z: [2] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  variableNames: string[];
+  uniforms = CONV_UNIFORMS;
+  private loads: string;
+  private tile: { rows: number; cols: number };
+
+  constructor(
+    kind: "filter" | "input",
+    rows: number,
+    cols: number,
+    splits: number,
+    outputShape: number[],
+  ) {
+    this.outputShape = outputShape;
+    this.variableNames = kind === "filter" ? ["x", "dy"] : ["dy", "W"];
+    this.loads = kind === "filter" ? FILTER_GRAD_LOADS : INPUT_GRAD_LOADS;
+    this.tile = gemmTile(cols);
+    this.workgroupSize = [this.tile.cols / 4, this.tile.rows / 4, 1];
+    this.dispatch = [Math.ceil(rows / this.tile.rows), Math.ceil(cols / this.tile.cols), splits];
+    this.shaderKey = `convkitGemm_${kind}_${this.tile.rows}x${this.tile.cols}`;
+  }
+
+  getUserCode(): string {
+    return gemmShader(this.loads, this.tile);
+  }
+}
+
+/** Sums `partial[s, i]` over s into `result[i]`: the second half of a split-K product. */
+class SumSplitsProgram {
+  outputShape: number[];
+  shaderKey = "convkitSumSplits";
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  variableNames = ["partial"];
+  uniforms = "splits : i32, count : i32,";
+
+  constructor(outputShape: number[], count: number) {
+    this.outputShape = outputShape;
+    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(count / 64), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+  fn main(index : i32) {
+    if (index < uniforms.count) {
+      var s = 0.0;
+      for (var k = 0; k < uniforms.splits; k = k + 1) {
+        s = s + partial[k * uniforms.count + index];
+      }
+      result[index] = s;
+    }
+  }`;
+  }
+}
+
+/** The uniforms of `CONV_UNIFORMS`, from a conv's geometry and the product's sizes. */
+function convUniforms(
+  info: ConvInfo,
+  rows: number,
+  cols: number,
+  depth: number,
+  chunk: number,
+): { type: "int32"; data: number[] }[] {
+  return [
+    rows,
+    cols,
+    depth,
+    chunk,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ].map((v) => ({ type: "int32" as const, data: [v] }));
+}
+
+/**
+ * How many workgroups share the reduction axis (`depth` long) of a `rows x cols` product: enough to
+ * give the GPU about `TARGET_WORKGROUPS` workgroups, none with fewer than `MIN_STEPS_PER_SPLIT` steps.
+ * Returns the number of splits and the length of each (a multiple of the tile depth).
+ */
+export function splitK(
+  rows: number,
+  cols: number,
+  depth: number,
+): { splits: number; chunk: number } {
+  const tile = gemmTile(cols);
+  const tiles = Math.ceil(rows / tile.rows) * Math.ceil(cols / tile.cols);
+  const steps = Math.ceil(depth / DEPTH);
+  const wanted = Math.ceil(TARGET_WORKGROUPS / tiles);
+  const most = Math.max(1, Math.floor(steps / MIN_STEPS_PER_SPLIT));
+  const stepsPer = Math.ceil(steps / Math.max(1, Math.min(wanted, most, 65535)));
+  const chunk = stepsPer * DEPTH;
+  return { splits: Math.ceil(depth / chunk), chunk };
+}
+
+/**
+ * The filter gradient `dW[FH, FW, C, K]` of an NHWC conv on the webgpu backend: a split-K GEMM over the
+ * N·H'·W' output positions (one dispatch, plus one to add the splits when there is more than one).
+ */
+export function conv2dFilterGradWebgpu(x: Info, dy: Info, info: ConvInfo, backend: unknown): Info {
+  const be = backend as WebGPUBackend;
+  const rows = info.filterHeight * info.filterWidth * info.inChannels, cols = info.outChannels;
+  const depth = info.batchSize * info.outHeight * info.outWidth;
+  const { splits, chunk } = splitK(rows, cols, depth);
+  const uniforms = convUniforms(info, rows, cols, depth, chunk);
+  if (splits === 1) {
+    return be.runWebGPUProgram(
+      new GemmProgram("filter", rows, cols, 1, info.filterShape),
+      [x, dy],
+      "float32",
+      uniforms,
+    );
+  }
+  const partial = be.runWebGPUProgram(
+    new GemmProgram("filter", rows, cols, splits, [splits, rows, cols]),
+    [x, dy],
+    "float32",
+    uniforms,
+  );
+  const count = rows * cols;
+  const dw = be.runWebGPUProgram(
+    new SumSplitsProgram(info.filterShape, count),
+    [partial],
+    "float32",
+    [{ type: "int32", data: [splits] }, { type: "int32", data: [count] }],
+  );
+  be.disposeData(partial.dataId);
+  return dw;
+}
+
+/**
+ * The input gradient `dx[N, H, W, C]` of an NHWC conv on the webgpu backend: one GEMM of the gathered
+ * (transposed-convolution) view of dy by the filters.
+ */
+export function conv2dInputGradWebgpu(
+  dy: Info,
+  filter: Info,
+  info: ConvInfo,
+  backend: unknown,
+): Info {
+  const be = backend as WebGPUBackend;
+  const rows = info.batchSize * info.inHeight * info.inWidth, cols = info.inChannels;
+  const depth = info.filterHeight * info.filterWidth * info.outChannels;
+  const uniforms = convUniforms(info, rows, cols, depth, Math.ceil(depth / DEPTH) * DEPTH);
+  return be.runWebGPUProgram(
+    new GemmProgram("input", rows, cols, 1, info.inShape),
+    [dy, filter],
+    "float32",
+    uniforms,
+  );
+}
+
+/** Conv geometry from a backprop kernel's attributes (dilations default to 1, as tfjs's grads pass none). */
+function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: Record<string, unknown>,
+): ConvInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number],
+    (attrs.dilations ?? 1) as number,
+    attrs.pad as "same",
+    attrs.dimRoundingMode as "floor" | undefined,
+    false,
+    tf.backend_util.convertConv2DDataFormat((attrs.dataFormat ?? "NHWC") as "NHWC"),
+  );
+}
+
+/** Why the kit's kernel does not take this case (the stock kernel runs it instead), or undefined. */
+function unsupported(info: ConvInfo, dyShape: number[]): string | undefined {
+  if (info.dataFormat !== "channelsLast") return "NCHW data";
+  // tfjs does not pass a conv's rounding mode ("ceil", "round") to its gradients: dy then has another
+  // size than the one worked out here
+  if (dyShape[1] !== info.outHeight || dyShape[2] !== info.outWidth) {
+    return "a dimRoundingMode other than floor";
+  }
+  // i32 indices: the largest buffer index must fit
+  const big = Math.max(
+    info.batchSize * info.inHeight * info.inWidth * info.inChannels,
+    info.batchSize * info.outHeight * info.outWidth * info.outChannels,
+  );
+  if (big >= 2 ** 31) return "a tensor of 2^31 elements or more";
+  // one workgroup per 64 rows of the input gradient's product, at most 65535 along x
+  if (info.batchSize * info.inHeight * info.inWidth > 65535 * 64) {
+    return "more than 65535·64 input pixels in a batch";
+  }
+  return undefined;
+}
+
+/** What `registerWebgpuKernels` did, and the cases it sent to the stock kernels since. */
+export interface WebgpuKernelsInfo {
+  registered: boolean;
+  kernels: string[];
+  /** Counts of calls that fell back to the stock kernel, by reason. */
+  fallbacks: Record<string, number>;
+}
+
+const state: WebgpuKernelsInfo = { registered: false, kernels: [], fallbacks: {} };
+
+/** Which webgpu kernels are the kit's (after `registerWebgpuKernels`), and how often the stock ones ran. */
+export function webgpuKernelsInfo(): WebgpuKernelsInfo {
+  return { ...state, kernels: [...state.kernels], fallbacks: { ...state.fallbacks } };
+}
+
+function replaceKernel(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, config.backendName)) {
+    tf.unregisterKernel(config.kernelName, config.backendName);
+  }
+  tf.registerKernel(config);
+}
+
+/**
+ * Registers the kit's `Conv2DBackpropFilter` and `Conv2DBackpropInput` for the webgpu backend, in place
+ * of tfjs-webgpu's (once; later calls do nothing). Cases they do not cover (see `unsupported`) run the
+ * stock kernel, counted in `webgpuKernelsInfo().fallbacks`. Returns whether it registered them.
+ *
+ * @throws {Error} when tfjs-webgpu is not loaded (its kernels are not registered)
+ * @example
+ * ```ts
+ * import { registerWebgpuKernels, webgpuKernelsInfo } from "convkit/tf/webgpu_kernels.ts";
+ * import "convkit/tf/backend.ts";
+ * import assert from "node:assert/strict";
+ * registerWebgpuKernels();
+ * assert.deepEqual(webgpuKernelsInfo().kernels, ["Conv2DBackpropFilter", "Conv2DBackpropInput"]);
+ * ```
+ * @see ../../notebooks/00_setup.ipynb
+ */
+export function registerWebgpuKernels(): boolean {
+  if (state.registered) return false;
+  const stockFilter = tf.getKernel("Conv2DBackpropFilter", "webgpu");
+  const stockInput = tf.getKernel("Conv2DBackpropInput", "webgpu");
+  if (!stockFilter || !stockInput) {
+    throw new Error("registerWebgpuKernels: tfjs-backend-webgpu's conv kernels are not registered");
+  }
+  const fellBack = (why: string) => {
+    state.fallbacks[why] = (state.fallbacks[why] ?? 0) + 1;
+  };
+  replaceKernel({
+    kernelName: "Conv2DBackpropFilter",
+    backendName: "webgpu",
+    kernelFunc: (args) => {
+      const { x, dy } = args.inputs as { x: Info; dy: Info };
+      const attrs = args.attrs as Record<string, unknown>;
+      const info = convInfo(x.shape, attrs.filterShape as number[], attrs);
+      const why = x.dtype !== "float32"
+        ? "a dtype other than float32"
+        : unsupported(info, dy.shape);
+      if (why) {
+        fellBack(`Conv2DBackpropFilter: ${why}`);
+        return stockFilter.kernelFunc(args);
+      }
+      return conv2dFilterGradWebgpu(x, dy, info, args.backend);
+    },
+  });
+  replaceKernel({
+    kernelName: "Conv2DBackpropInput",
+    backendName: "webgpu",
+    kernelFunc: (args) => {
+      const { dy, filter } = args.inputs as { dy: Info; filter: Info };
+      const attrs = args.attrs as Record<string, unknown>;
+      const info = convInfo(attrs.inputShape as number[], filter.shape, attrs);
+      const why = dy.dtype !== "float32"
+        ? "a dtype other than float32"
+        : unsupported(info, dy.shape);
+      if (why) {
+        fellBack(`Conv2DBackpropInput: ${why}`);
+        return stockInput.kernelFunc(args);
+      }
+      return conv2dInputGradWebgpu(dy, filter, info, args.backend);
+    },
+  });
+  state.registered = true;
+  state.kernels = ["Conv2DBackpropFilter", "Conv2DBackpropInput"];
+  return true;
+}

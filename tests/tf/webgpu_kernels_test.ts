@@ -1,0 +1,153 @@
+import assert from "node:assert/strict";
+import { relError } from "convkit/compare.ts";
+import { conv2dBackward, conv2dForward } from "convkit/layers/conv2d.ts";
+import { randn, Rng } from "convkit/random.ts";
+import { gpuAdapterInfo, setBackend, tf } from "convkit/tf/backend.ts";
+import { fromTf, toTf } from "convkit/tf/convert.ts";
+import { registerWebgpuKernels, splitK, webgpuKernelsInfo } from "convkit/tf/webgpu_kernels.ts";
+
+// CI runs these on Deno's software adapter (llvmpipe); without any adapter they are skipped, saying so
+const adapter = await gpuAdapterInfo();
+const ignore = !adapter;
+if (ignore) {
+  console.warn("webgpu_kernels_test: no WebGPU adapter here; the webgpu kernel tests are skipped");
+}
+registerWebgpuKernels();
+// the sweep (dx and dw) takes ~6 s on llvmpipe once Mesa's shader cache (~/.cache/mesa_shader_cache)
+// holds its shaders, but ~8 min on a 2-core machine when they compile first (measured 2026-11-30): it
+// runs with CONVKIT_WEBGPU_SWEEP=1 and on a GPU adapter; CI's default run checks the filter gradient
+const sweep = Deno.env.get("CONVKIT_WEBGPU_SWEEP") === "1" || adapter?.fallback === false;
+
+type Pad = "valid" | "same" | number;
+
+/** dx and dw of sum(conv2d(x, w) * (1, 2, 3, ...)) on `backend`: what training asks the backend for. */
+async function grads(
+  backend: "cpu" | "webgpu",
+  xs: number[],
+  ws: number[],
+  stride: number,
+  pad: Pad,
+  seed: number,
+): Promise<[Float32Array, Float32Array]> {
+  await setBackend(backend);
+  const rng = new Rng(seed);
+  const x = toTf(randn(xs, rng)) as tf.Tensor4D, w = toTf(randn(ws, rng)) as tf.Tensor4D;
+  const padding = typeof pad === "number" ? [[0, 0], [pad, pad], [pad, pad], [0, 0]] : pad;
+  const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => {
+    const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, padding as never);
+    return tf.sum(tf.mul(y, tf.reshape(tf.range(1, y.size + 1), y.shape)));
+  })([x, w]);
+  const out: [Float32Array, Float32Array] = [
+    await dx.data() as Float32Array,
+    await dw.data() as Float32Array,
+  ];
+  tf.dispose([x, w, dx, dw]);
+  return out;
+}
+
+Deno.test({
+  name:
+    "registerWebgpuKernels() webgpu dx and dw match tfjs-cpu over a seeded sweep of sizes, filters, strides, paddings and batches",
+  ignore: ignore || !sweep,
+  async fn() {
+    // odd sizes, batches 1-5, strides 1-3, valid/same/explicit padding, filter counts on both sides of
+    // the tile widths (16, 32, 64), and a product long enough to be split (split-K)
+    const cases: [number[], number[], number, Pad][] = [
+      [[1, 5, 5, 1], [1, 1, 1, 3], 1, "valid"],
+      [[2, 7, 5, 3], [3, 3, 3, 4], 2, "same"],
+      [[3, 6, 8, 2], [2, 2, 2, 5], 3, 1],
+      [[4, 9, 9, 3], [5, 5, 3, 17], 1, 2],
+      [[5, 8, 7, 4], [3, 3, 4, 33], 2, "valid"],
+      [[2, 11, 10, 5], [3, 3, 5, 70], 1, "same"],
+      [[5, 32, 32, 3], [5, 5, 3, 16], 1, "same"],
+      [[1, 10, 10, 2], [3, 3, 2, 2], 3, "same"],
+    ];
+    assert.ok(splitK(75, 16, 5 * 32 * 32).splits > 1); // the split-K path is in the sweep
+    for (const [k, [xs, ws, stride, pad]] of cases.entries()) {
+      const gpu = await grads("webgpu", xs, ws, stride, pad, 300 + k);
+      const cpu = await grads("cpu", xs, ws, stride, pad, 300 + k);
+      for (const [g, name] of [[0, "dx"], [1, "dw"]] as const) {
+        const a = gpu[g], b = cpu[g];
+        for (let i = 0; i < b.length; i++) {
+          assert.ok(
+            Math.abs(a[i] - b[i]) <= 1e-4 + 1e-3 * Math.abs(b[i]),
+            `x=[${xs}] w=[${ws}] s=${stride} pad=${pad}: ${name}[${i}] webgpu ${a[i]}, cpu ${b[i]}`,
+          );
+        }
+      }
+    }
+    assert.deepEqual(webgpuKernelsInfo().fallbacks, {});
+    await setBackend("cpu");
+  },
+});
+
+Deno.test({
+  name:
+    "registerWebgpuKernels() webgpu dw matches the float64 teaching layer x=[2,9,9,3] w=[3,3,3,2] s=2 p=1",
+  ignore,
+  async fn() {
+    // dw only: the input-gradient shader takes 1-2 min to compile on llvmpipe (cold Mesa cache), so CI's
+    // default run leaves it to the sweep
+    await setBackend("webgpu");
+    const rng = new Rng(4);
+    const x = randn([2, 9, 9, 3], rng), w = randn([3, 3, 3, 2], rng), b = randn([2], rng);
+    const { out, cache } = conv2dForward(x, w, b, { stride: 2, pad: 1, rounding: "floor" });
+    const dout = randn(out.shape, rng);
+    const ref = conv2dBackward(dout, cache);
+    const xt = toTf(x) as tf.Tensor4D, wt = toTf(w) as tf.Tensor4D, dyt = toTf(dout) as tf.Tensor4D;
+    const pad = [[0, 0], [1, 1], [1, 1], [0, 0]] as never;
+    const dw = tf.grad((c: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(xt, c as tf.Tensor4D, 2, pad), dyt))
+    )(wt);
+    assert.ok(
+      relError(await fromTf(dw), ref.dw) < 1e-4,
+      `dw ${relError(await fromTf(dw), ref.dw)}`,
+    );
+    tf.dispose([xt, wt, dyt, dw]);
+    await setBackend("cpu");
+  },
+});
+
+Deno.test({
+  name:
+    "registerWebgpuKernels() webgpu filter gradient with dilation 2 equals the undilated one of the zero-inserted filter",
+  ignore,
+  async fn() {
+    // tfjs's conv gradient refuses dilations > 1, so the kernel is called directly. Reference (cpu): a
+    // 3x3 filter dilated by 2 is a 5x5 filter with zeros between its taps; its gradient at the taps is
+    // the dilated filter's gradient.
+    const rng = new Rng(9);
+    const xs = [2, 9, 8, 3], fshape = [3, 3, 3, 2];
+    const x = randn(xs, rng);
+    const run = async (backend: "cpu" | "webgpu", filterShape: number[], dilations: number) => {
+      await setBackend(backend);
+      const xt = toTf(x) as tf.Tensor4D;
+      const dy = tf.div(tf.reshape(tf.range(1, 2 * 5 * 4 * 2 + 1), [2, 5, 4, 2]), 10);
+      const dw = tf.engine().runKernel("Conv2DBackpropFilter", { x: xt, dy }, {
+        strides: 1,
+        pad: "valid",
+        dataFormat: "NHWC",
+        dimRoundingMode: undefined,
+        filterShape,
+        dilations,
+      } as never) as tf.Tensor;
+      const out = await dw.data();
+      tf.dispose([xt, dy, dw]);
+      return out;
+    };
+    const gpu = await run("webgpu", fshape, 2);
+    const full = await run("cpu", [5, 5, 3, 2], 1);
+    for (let a = 0; a < 3; a++) {
+      for (let q = 0; q < 3; q++) {
+        for (let c = 0; c < 6; c++) {
+          const want = full[((2 * a * 5) + 2 * q) * 6 + c], got = gpu[(a * 3 + q) * 6 + c];
+          assert.ok(
+            Math.abs(got - want) <= 1e-3 * Math.abs(want) + 1e-4,
+            `(${a},${q},${c}) ${got} ${want}`,
+          );
+        }
+      }
+    }
+    await setBackend("cpu");
+  },
+});
