@@ -106,13 +106,14 @@ function endsInSoftmax(model: tfl.LayersModel): boolean {
 /**
  * Accuracy of a model on a split (batches of `batchSize`, no augmentation), with the predicted labels.
  * `flip: true` is test-time augmentation as AlexNet did it (with crops too): each image and its mirror
- * image are classified and their class probabilities averaged.
+ * image are classified and their class probabilities averaged. Reads its results asynchronously, as
+ * the webgpu backend requires (a synchronous read throws there).
  */
-export function evaluate(
+export async function evaluate(
   model: tfl.LayersModel,
   split: Split,
   opts: { stats?: ChannelStats; batchSize?: number; flip?: boolean } = {},
-): { accuracy: number; predictions: Int32Array } {
+): Promise<{ accuracy: number; predictions: Int32Array }> {
   checkSplit("evaluate", "evaluated", split, (model.outputs[0].shape.at(-1) ?? 0) as number);
   if (opts.batchSize !== undefined && !(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) {
     throw new RangeError(`evaluate: batchSize must be a whole number >= 1, got ${opts.batchSize}`);
@@ -138,7 +139,7 @@ export function evaluate(
       if (!opts.flip) return tf.argMax(model.predict(xt) as tf.Tensor, 1);
       return tf.argMax(tf.add(probs(xt), probs(tf.reverse(xt, 2))), 1);
     });
-    const p = pred.dataSync();
+    const p = await pred.data();
     pred.dispose();
     for (let i = 0; i < idx.length; i++) {
       predictions[start + i] = p[i];
@@ -231,7 +232,7 @@ export async function trainTfjs(
       }
       const seconds = (performance.now() - t0) / 1000;
       const valAcc = opts.validation
-        ? evaluate(model, opts.validation, { stats: opts.stats }).accuracy
+        ? (await evaluate(model, opts.validation, { stats: opts.stats })).accuracy
         : undefined;
       const entry = historyEntry(
         epoch,

@@ -82,7 +82,7 @@ Deno.test("trainTfjs() keeps the best validation weights and applies its schedul
   assert.deepEqual(history.map((h) => h.lr), [0.05, 0.05, 0.005, 0.005]);
   assert.ok(best);
   assert.equal(best.valAcc, Math.max(...history.map((h) => h.valAcc!)));
-  assert.equal(evaluate(model, val).accuracy, best.valAcc); // the model holds the best epoch's weights
+  assert.equal((await evaluate(model, val)).accuracy, best.valAcc); // the model holds the best epoch's weights
   model.dispose();
 });
 
@@ -123,7 +123,7 @@ Deno.test({
       optimizer: { name: "adam", lr: 2e-3 },
       seed: 2,
     });
-    const acc = evaluate(model, data).accuracy;
+    const acc = (await evaluate(model, data)).accuracy;
     assert.ok(acc >= 0.99, `training accuracy ${acc} after ${history.length} epochs`);
     model.dispose();
   },
@@ -200,7 +200,7 @@ Deno.test("the teaching ThreeLayerConvNet and its tfjs twin agree on the loss an
   twin.dispose();
 });
 
-Deno.test("evaluate({ flip: true }) averages the probabilities of each image and its mirror image", () => {
+Deno.test("evaluate({ flip: true }) averages the probabilities of each image and its mirror image", async () => {
   // images of 1x2 pixels [a, b]; the net's logits are (2a, b). By hand, for [1, 0]: softmax(2, 0) =
   // (0.881, 0.119), mirrored softmax(0, 1) = (0.269, 0.731), mean (0.575, 0.425): class 0, as without
   // flipping. For [0, 1]: class 1 alone (0.269, 0.731), mirrored (0.881, 0.119), mean: class 0.
@@ -218,8 +218,8 @@ Deno.test("evaluate({ flip: true }) averages the probabilities of each image and
       ],
     });
     model.layers[1].setWeights([tf.tensor2d([[2, 0], [0, 1]])]);
-    assert.deepEqual([...evaluate(model, data).predictions], [0, 1]);
-    const flipped = evaluate(model, data, { flip: true });
+    assert.deepEqual([...(await evaluate(model, data)).predictions], [0, 1]);
+    const flipped = await evaluate(model, data, { flip: true });
     assert.deepEqual([...flipped.predictions], [0, 0], activation);
     assert.equal(flipped.accuracy, 0.5);
     model.dispose();
