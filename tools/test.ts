@@ -9,7 +9,8 @@
  * instead, one line per exercise, ending with the same closing line.
  *
  * After the notebooks, the same notebooks in headless Chromium (tools/browser_check.ts: their HTML,
- * their figures' text, one live in classic Notebook; Chromium is installed when missing).
+ * their figures' text, one live in classic Notebook; Chromium is installed when missing); not with
+ * `--only-notebooks` or notebook paths, nor in a student edition.
  *
  * Flags: `--only-notebooks`, `--no-notebooks`, `--no-editions`, `--no-browser`, and notebook paths to
  * run just those (nothing else).
@@ -27,7 +28,9 @@ const args = Deno.args.filter((a) => !a.startsWith("--"));
 const onlyNotebooks = Deno.args.includes("--only-notebooks") || args.length > 0;
 const noNotebooks = Deno.args.includes("--no-notebooks");
 const noEditions = Deno.args.includes("--no-editions") || args.length > 0;
-const noBrowser = Deno.args.includes("--no-browser");
+// the browser check belongs to the whole run of this tree: `deno task notebooks` (a student's, or in
+// the class image) runs notebooks and needs no browser
+const noBrowser = Deno.args.includes("--no-browser") || onlyNotebooks || isStudentEdition();
 
 // in a student edition `deno task test` is the visible checks
 if (isStudentEdition() && !onlyNotebooks) {
