@@ -46,7 +46,7 @@ export function topK(
 }
 
 /** Whether a model ends in a softmax (probabilities) rather than logits. */
-function endsInSoftmax(model: tfl.LayersModel): boolean {
+export function endsInSoftmax(model: tfl.LayersModel): boolean {
   const last = model.layers[model.layers.length - 1];
   return last.getClassName() === "Softmax" ||
     (last.getConfig() as { activation?: string }).activation === "softmax";

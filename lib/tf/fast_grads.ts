@@ -16,7 +16,7 @@
  * @module
  */
 import { tf } from "./backend.ts";
-import { registerWebgpuKernels } from "./webgpu_kernels.ts";
+import { convInfo, registerWebgpuKernels } from "./webgpu_kernels.ts";
 
 type Info = tf.TensorInfo;
 interface WasmBackend {
@@ -79,19 +79,6 @@ export function maxPoolGrad(
       }
     }
   }
-}
-
-function convInfo(x: Info, filterShape: number[], attrs: Record<string, unknown>) {
-  return tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as [number, number],
-    (attrs.dilations ?? 1) as number,
-    attrs.pad as "same",
-    attrs.dimRoundingMode as "floor" | undefined,
-    false,
-    tf.backend_util.convertConv2DDataFormat((attrs.dataFormat ?? "NHWC") as "NHWC"),
-  );
 }
 
 /**
@@ -236,7 +223,7 @@ export function registerFastGrads(): boolean {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, dy } = inputs as { x: Info; dy: Info };
       const filterShape = (attrs as { filterShape: number[] }).filterShape;
-      const info = convInfo(x, filterShape, attrs as Record<string, unknown>);
+      const info = convInfo(x.shape, filterShape, attrs as Record<string, unknown>);
       if (info.dilationHeight !== 1 || info.dilationWidth !== 1) {
         throw new Error("Conv2DBackpropFilter: dilations are not supported");
       }
@@ -262,7 +249,7 @@ export function registerFastGrads(): boolean {
       const { dy, filter } = inputs as { dy: Info; filter: Info };
       const inputShape = (attrs as { inputShape: number[] }).inputShape;
       const x = { dataId: dy.dataId, shape: inputShape, dtype: "float32" } as Info;
-      const info = convInfo(x, filter.shape, attrs as Record<string, unknown>);
+      const info = convInfo(x.shape, filter.shape, attrs as Record<string, unknown>);
       const unitStride = info.strideHeight === 1 && info.strideWidth === 1 &&
         info.dilationHeight === 1 &&
         info.dilationWidth === 1;

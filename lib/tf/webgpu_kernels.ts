@@ -358,7 +358,7 @@ export function conv2dInputGradWebgpu(
 }
 
 /** Conv geometry from a backprop kernel's attributes (dilations default to 1, as tfjs's grads pass none). */
-function convInfo(
+export function convInfo(
   xShape: number[],
   filterShape: number[],
   attrs: Record<string, unknown>,

@@ -11,6 +11,7 @@
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { batches, type ChannelStats, makeBatch } from "../data/batch.ts";
 import { fanIn } from "../init.ts";
+import { endsInSoftmax } from "../models/predict.ts";
 import { Rng } from "../random.ts";
 import { recoverEngine, tf } from "../tf/backend.ts";
 import { type HistoryEntry, historyEntry } from "./history.ts";
@@ -94,13 +95,6 @@ function setLr(opt: tf.Optimizer, lr: number) {
   const o = opt as unknown as { setLearningRate?: (lr: number) => void; learningRate: number };
   if (o.setLearningRate) o.setLearningRate(lr);
   else o.learningRate = lr;
-}
-
-/** Whether a model ends in a softmax (probabilities) rather than logits. */
-function endsInSoftmax(model: tfl.LayersModel): boolean {
-  const last = model.layers[model.layers.length - 1];
-  return last.getClassName() === "Softmax" ||
-    (last.getConfig() as { activation?: string }).activation === "softmax";
 }
 
 /**
