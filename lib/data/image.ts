@@ -2,7 +2,8 @@
  * One's own images: a PNG or JPEG file, from a path or a URL, decoded into a kit tensor `[1, H, W, 3]`
  * with values 0..255 (the scale of the dataset bytes). Decoding is npm's: `fast-png` (image-js) and
  * `jpeg-js`. Grey images get three equal channels; an alpha channel is composited over white, as an
- * image viewer shows a transparent PNG on a white page; 16-bit PNGs are scaled to 8 bits (v / 257).
+ * image viewer shows a transparent PNG on a white page; 16-bit PNGs are scaled to 8 bits (v / 257); a
+ * JPEG is turned upright by its EXIF orientation (npm `exifr`) when loaded.
  *
  * Limits, each an `ImageError` that says which: a file or a download over `IMAGE_MAX_BYTES`, an image
  * over `IMAGE_MAX_PIXELS` (checked from the header, before decoding), a server that does not answer in
@@ -12,6 +13,7 @@
  */
 import { convertIndexedToRgb, decode as decodePng, encode as encodePng } from "fast-png";
 import { Unzlib } from "fflate";
+import exifr from "exifr";
 import jpeg from "jpeg-js";
 import type { Tensor } from "../tensor.ts";
 
@@ -335,7 +337,49 @@ async function readCapped(
 }
 
 /**
- * Loads a PNG or JPEG from a file path or an `http(s)://` URL as `[1, H, W, 3]`, values 0..255.
+ * An image `[1, H, W, C]` turned upright by its EXIF orientation `o` (1..8, as the camera wrote it in
+ * the JPEG's Exif IFD0 tag 0x0112: 1 upright, 2 mirrored, 3 turned 180°, 4 mirrored upside down, 5
+ * transposed, 6 to be turned 90° clockwise, 7 transversed, 8 to be turned 90° counter-clockwise; TIFF
+ * 6.0 / Exif 2.3 "Orientation"). 5 to 8 swap H and W. Other values give the image back.
+ *
+ * @example
+ * ```ts
+ * import { orientImage } from "convkit/data/image.ts";
+ * import assert from "node:assert/strict";
+ * // [[a b c], [d e f]] turned 90° clockwise is [[d a], [e b], [f c]]
+ * const img = { data: Float64Array.from([1, 2, 3, 4, 5, 6]), shape: [1, 2, 3, 1] };
+ * assert.deepEqual([...orientImage(img, 6).data], [4, 1, 5, 2, 6, 3]);
+ * ```
+ */
+export function orientImage(img: Tensor, o: number): Tensor {
+  const [, h, w, c] = img.shape;
+  if (!(Number.isInteger(o) && o >= 2 && o <= 8)) return img;
+  const swap = o >= 5;
+  const [H, W] = swap ? [w, h] : [h, w];
+  // the source row and column of the upright pixel (i, j)
+  const from: (i: number, j: number) => [number, number] = {
+    2: (i: number, j: number) => [i, w - 1 - j],
+    3: (i: number, j: number) => [h - 1 - i, w - 1 - j],
+    4: (i: number, j: number) => [h - 1 - i, j],
+    5: (i: number, j: number) => [j, i],
+    6: (i: number, j: number) => [h - 1 - j, i],
+    7: (i: number, j: number) => [h - 1 - j, w - 1 - i],
+    8: (i: number, j: number) => [j, w - 1 - i],
+  }[o] as (i: number, j: number) => [number, number];
+  const out = new Float64Array(img.data.length);
+  for (let i = 0; i < H; i++) {
+    for (let j = 0; j < W; j++) {
+      const [r, col] = from(i, j);
+      for (let k = 0; k < c; k++) out[(i * W + j) * c + k] = img.data[(r * w + col) * c + k];
+    }
+  }
+  return { data: out, shape: [1, H, W, c] };
+}
+
+/**
+ * Loads a PNG or JPEG from a file path or an `http(s)://` URL as `[1, H, W, 3]`, values 0..255. A
+ * JPEG is turned upright by its EXIF orientation (read with npm `exifr`), as photo viewers show it: a
+ * phone's portrait photo is stored sideways with orientation 6.
  *
  * @param pathOrUrl a path (relative to the working directory: in a notebook, `notebooks/`) or a URL
  * @throws {ImageError} `missing` (no such file, or a folder), `http` (an error status), `network`
@@ -373,7 +417,7 @@ export async function loadImage(pathOrUrl: string, limits: ImageLimits = {}): Pr
       timeoutS,
       limits.downloadS ?? IMAGE_DOWNLOAD_S,
     );
-    return decodeImage(body, pathOrUrl, limits);
+    return await upright(body, decodeImage(body, pathOrUrl, limits));
   }
   let st: Deno.FileInfo;
   try {
@@ -391,7 +435,18 @@ export async function loadImage(pathOrUrl: string, limits: ImageLimits = {}): Pr
       "too-large",
     );
   }
-  return decodeImage(await Deno.readFile(pathOrUrl), pathOrUrl, limits);
+  const bytes = await Deno.readFile(pathOrUrl);
+  return await upright(bytes, decodeImage(bytes, pathOrUrl, limits));
+}
+
+/** The decoded image of `bytes` turned by its EXIF orientation (JPEG only; none read: as it is). */
+async function upright(bytes: Uint8Array, img: Tensor): Promise<Tensor> {
+  if (sniffFormat(bytes) !== "jpeg") return img;
+  let o: number | undefined;
+  try {
+    o = await exifr.orientation(bytes);
+  } catch { /* no or damaged Exif: the pixels as stored */ }
+  return o ? orientImage(img, o) : img;
 }
 
 /**

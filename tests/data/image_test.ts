@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeImage, ImageError, loadImage } from "convkit/data/image.ts";
+import { decodeImage, ImageError, loadImage, orientImage } from "convkit/data/image.ts";
 import { zlibSync } from "fflate";
 import jpeg from "jpeg-js";
 
@@ -211,4 +211,70 @@ Deno.test("decodeImage() reads a phone's 12-megapixel JPEG (4032x3024)", () => {
   const img = decodeImage(jpeg.encode({ data: rgba, width: w, height: h }, 50).data, "phone.jpg");
   assert.deepEqual(img.shape, [1, h, w, 3]);
   assert.ok(Math.abs(img.data[0] - 200) <= 2);
+});
+
+Deno.test("orientImage() turns each of the 8 EXIF orientations upright (hand-derived on a 2x3 image)", () => {
+  const img = { data: Float64Array.from([1, 2, 3, 4, 5, 6]), shape: [1, 2, 3, 1] };
+  const upright: Record<number, [number[], number[]]> = {
+    1: [[1, 2, 3, 4, 5, 6], [2, 3]],
+    2: [[3, 2, 1, 6, 5, 4], [2, 3]], // mirrored
+    3: [[6, 5, 4, 3, 2, 1], [2, 3]], // turned 180
+    4: [[4, 5, 6, 1, 2, 3], [2, 3]], // upside down
+    5: [[1, 4, 2, 5, 3, 6], [3, 2]], // transposed
+    6: [[4, 1, 5, 2, 6, 3], [3, 2]], // turned 90 clockwise
+    7: [[6, 3, 5, 2, 4, 1], [3, 2]], // transversed
+    8: [[3, 6, 2, 5, 1, 4], [3, 2]], // turned 90 counter-clockwise
+  };
+  for (const [o, [data, [h, w]]] of Object.entries(upright)) {
+    const r = orientImage(img, Number(o));
+    assert.deepEqual([...r.data], data, `orientation ${o}`);
+    assert.deepEqual(r.shape, [1, h, w, 1], `orientation ${o}`);
+  }
+});
+
+Deno.test("loadImage() stands a phone's portrait JPEG (EXIF orientation 6) upright", async () => {
+  // a 4 wide, 6 high JPEG with an Exif APP1 segment right after SOI: big-endian TIFF, IFD0 with one
+  // entry, tag 0x0112 (Orientation) SHORT 6
+  const plain = jpeg.encode({ data: new Uint8Array(4 * 6 * 4).fill(128), width: 4, height: 6 }, 90)
+    .data;
+  const tiff = [
+    0x4d,
+    0x4d,
+    0,
+    42,
+    0,
+    0,
+    0,
+    8,
+    0,
+    1,
+    0x01,
+    0x12,
+    0,
+    3,
+    0,
+    0,
+    0,
+    1,
+    0,
+    6,
+    0,
+    0,
+    0,
+    0,
+  ];
+  const payload = [0x45, 0x78, 0x69, 0x66, 0, 0, ...tiff, 0, 0];
+  const app1 = [0xff, 0xe1, (payload.length + 2) >> 8, (payload.length + 2) & 255, ...payload];
+  const path = await Deno.makeTempFile({ suffix: ".jpg" });
+  try {
+    await Deno.writeFile(
+      path,
+      new Uint8Array([...plain.subarray(0, 2), ...app1, ...plain.subarray(2)]),
+    );
+    assert.deepEqual((await loadImage(path)).shape, [1, 4, 6, 3]); // 6 wide, 4 high once upright
+    await Deno.writeFile(path, plain);
+    assert.deepEqual((await loadImage(path)).shape, [1, 6, 4, 3]); // no Exif: as stored
+  } finally {
+    await Deno.remove(path);
+  }
 });
