@@ -8,6 +8,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import type { Tensor } from "../tensor.ts";
 import { tf } from "../tf/backend.ts";
 import { fromTf } from "../tf/convert.ts";
+import { specLayerName } from "./tfjs.ts";
 
 /** One class of a ranking: its label index, name and probability. */
 export interface RankedClass {
@@ -90,7 +91,8 @@ export async function predictImage(
 
 /**
  * The output of each layer that `keep` selects (default: every Conv2D and pooling layer) for one input,
- * as kit tensors `[1, H, W, K]`, in the order of the layers.
+ * as kit tensors `[1, H, W, K]`, in the order of the layers, with the tfjs layer's `name` and, for a
+ * model `tfjsModel` made, its spec layer's name `specName` (`conv1` for `conv1_3_conv`).
  *
  * @param input one normalized input, float32 `[H, W, C]` data
  * @see ../../notebooks/17_cifar10_demo.ipynb
@@ -100,7 +102,7 @@ export async function layerActivations(
   input: Float32Array,
   keep: (layer: tfl.layers.Layer) => boolean = (l) =>
     /^(Conv2D|MaxPooling2D|AveragePooling2D)$/.test(l.getClassName()),
-): Promise<{ name: string; className: string; activation: Tensor }[]> {
+): Promise<{ name: string; specName: string; className: string; activation: Tensor }[]> {
   const shape = model.inputs[0].shape.slice(1) as number[];
   const layers = model.layers.filter(keep);
   if (layers.length === 0) return [];
@@ -116,6 +118,7 @@ export async function layerActivations(
   for (let i = 0; i < layers.length; i++) {
     result.push({
       name: layers[i].name,
+      specName: specLayerName(layers[i].name),
       className: layers[i].getClassName(),
       activation: await fromTf(list[i]),
     });

@@ -28,6 +28,25 @@ function safe(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]+/g, "_");
 }
 
+/**
+ * The spec's name of a layer `tfjsModel` made: its tfjs name is the spec layer's name (letters,
+ * digits and _ kept) with a counter and the tfjs part it is, so that names stay unique in a session
+ * (`conv1_3_conv` for the conv of spec layer `conv1`). Other names are given back as they are.
+ *
+ * @example
+ * ```ts
+ * import { specLayerName } from "convkit/models/tfjs.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(specLayerName("C1_3_conv"), "C1");
+ * assert.equal(specLayerName("conv5_3_41_relu"), "conv5_3"); // VGG16's conv5_3
+ * assert.equal(specLayerName("fc6_12"), "fc6");
+ * assert.equal(specLayerName("dense_Dense1"), "dense_Dense1"); // not made by tfjsModel
+ * ```
+ */
+export function specLayerName(tfjsName: string): string {
+  return tfjsName.replace(/_\d+(_(pad|conv|bn|relu|pool|r|flat|logits|cat|add))?$/, "");
+}
+
 let uid = 0;
 
 interface Ctx {

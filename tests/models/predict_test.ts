@@ -67,6 +67,7 @@ Deno.test("layerActivations() returns each conv and pool output [1, H, W, K] in 
   }, { logits: true });
   try {
     const acts = await layerActivations(model, new Float32Array(8 * 8 * 3).fill(1));
+    assert.deepEqual(acts.map((a) => a.specName), ["conv1", "pool1", "conv2"]);
     assert.deepEqual(acts.map((a) => [a.className, a.activation.shape]), [
       ["Conv2D", [1, 8, 8, 4]],
       ["MaxPooling2D", [1, 4, 4, 4]],
