@@ -63,14 +63,27 @@ const CONV_UNIFORMS = "rows : i32, cols : i32, depth : i32, chunk : i32, " +
   "fh : i32, fw : i32, sh : i32, sw : i32, dh : i32, dw : i32, top : i32, left : i32,";
 
 /**
- * WGSL for `result[s, r, c] = Σ_d A(r, d) · B(d, c)` over the `d` of split s, 64x64 outputs a workgroup,
- * 4x4 a thread. `loads` defines the WGSL functions `loadA(r, d)` and `loadB(d, c)` that gather the
- * operands (0 outside them). The step loop runs a uniform number of times (`chunk / DEPTH`), as WGSL's
- * uniformity rules require of a loop with barriers; positions past the split's end load zeros.
+ * WGSL for `result[s, r, c] = Σ_d A(r, d) · B(d, c)` over the `d` of split s, `rows x cols` outputs a
+ * workgroup, 4x4 a thread. `loads` defines the operands' gathers, 0 outside them:
+ *
+ * - `rowA(r) -> RowA` and `colB(c) -> ColB`: what a row of A or a column of B needs that does not change
+ *   along the reduction (a filter tap's offsets, an input pixel's position). Each thread loads one row of
+ *   A and one column of B into the tiles at every step (the thread counts are multiples of the tile
+ *   sides), so these are worked out once, not at every load: integer division is slow on GPUs (tens of
+ *   instructions) and the gathers are most of the kernel's work for narrow products.
+ * - `loadA(ra, d)` and `loadB(cb, d)`: one element at reduction position `d`.
+ *
+ * The step loop runs a uniform number of times (`chunk / DEPTH`), as WGSL's uniformity rules require of
+ * a loop with barriers; positions past the split's end load zeros.
  */
 function gemmShader(loads: string, tile: { rows: number; cols: number }): string {
   const { rows: TR, cols: TC } = tile;
   const threads = TR * TC / 16;
+  if (threads % TR !== 0 || threads % TC !== 0) {
+    throw new Error(
+      `gemmShader: a ${TR}x${TC} tile's ${threads} threads do not cover whole rows and columns`,
+    );
+  }
   // 16 scalar accumulators, not an array: llvmpipe (the software adapter) took ~100 s to compile the
   // array version of this shader (dynamically indexed private arrays), 0.15 s this one
   const ij = [0, 1, 2, 3].flatMap((i) => [0, 1, 2, 3].map((j) => [i, j]));
@@ -97,19 +110,24 @@ function gemmShader(loads: string, tile: { rows: number; cols: number }): string
     let tx = i32(localId.x);
     let ty = i32(localId.y);
     let li = i32(localIndex);
+    // this thread fills tileA[ad][ar] for ad = ad0, ad0 + ${
+    threads / TR
+  }, ... and tileB[bd][bc] likewise
+    let ar = li % ${TR};
+    let ad0 = li / ${TR};
+    let ra = rowA(row0 + ar);
+    let bc = li % ${TC};
+    let bd0 = li / ${TC};
+    let cb = colB(col0 + bc);
     ${decl}
     for (var s = 0; s < uniforms.chunk; s = s + ${DEPTH}) {
-      for (var e = li; e < ${DEPTH * TR}; e = e + ${threads}) {
-        let dd = e / ${TR};
-        let r = e - dd * ${TR};
+      for (var dd = ad0; dd < ${DEPTH}; dd = dd + ${threads / TR}) {
         let k = d0 + s + dd;
-        tileA[dd][r] = select(0.0, loadA(row0 + r, k), k < d1);
+        tileA[dd][ar] = select(0.0, loadA(ra, k), k < d1);
       }
-      for (var e = li; e < ${DEPTH * TC}; e = e + ${threads}) {
-        let dd = e / ${TC};
-        let c = e - dd * ${TC};
+      for (var dd = bd0; dd < ${DEPTH}; dd = dd + ${threads / TC}) {
         let k = d0 + s + dd;
-        tileB[dd][c] = select(0.0, loadB(k, col0 + c), k < d1);
+        tileB[dd][bc] = select(0.0, loadB(cb, k), k < d1);
       }
       workgroupBarrier();
       for (var dd = 0; dd < ${DEPTH}; dd = dd + 1) {
@@ -132,59 +150,73 @@ function gemmShader(loads: string, tile: { rows: number; cols: number }): string
  */
 const FILTER_GRAD_LOADS = `
   // A(m, p) = x[n, i·S + a·D - P, j·S + q·D - P, c] with m = (a·FW + q)·C + c, p = (n·H' + i)·W' + j
-  fn loadA(m : i32, p : i32) -> f32 {
+  struct RowA { yoff : i32, zoff : i32, c : i32, ok : bool }
+  fn rowA(m : i32) -> RowA {
+    let u = uniforms;
+    let a = m / (u.fw * u.inC);
+    let qc = m - a * u.fw * u.inC;
+    let q = qc / u.inC;
+    return RowA(a * u.dh - u.top, q * u.dw - u.left, qc - q * u.inC, m < u.rows);
+  }
+  fn loadA(ra : RowA, p : i32) -> f32 {
     let u = uniforms;
     let pix = u.outH * u.outW;
     let n = p / pix;
     let ij = p - n * pix;
     let i = ij / u.outW;
-    let j = ij - i * u.outW;
-    let a = m / (u.fw * u.inC);
-    let qc = m - a * u.fw * u.inC;
-    let q = qc / u.inC;
-    let c = qc - q * u.inC;
-    let y = i * u.sh + a * u.dh - u.top;
-    let z = j * u.sw + q * u.dw - u.left;
-    let ok = (y >= 0) & (y < u.inH) & (z >= 0) & (z < u.inW) & (p < u.depth) & (m < u.rows);
-    let at = select(0, ((n * u.inH + y) * u.inW + z) * u.inC + c, ok);
+    let y = i * u.sh + ra.yoff;
+    let z = (ij - i * u.outW) * u.sw + ra.zoff;
+    let ok = ra.ok & (y >= 0) & (y < u.inH) & (z >= 0) & (z < u.inW) & (p < u.depth);
+    let at = select(0, ((n * u.inH + y) * u.inW + z) * u.inC + ra.c, ok);
     return select(0.0, x[at], ok);
   }
   // B(p, k) = dy[p, k]
-  fn loadB(p : i32, k : i32) -> f32 {
-    let ok = (p < uniforms.depth) & (k < uniforms.cols);
-    return select(0.0, dy[select(0, p * uniforms.cols + k, ok)], ok);
+  struct ColB { k : i32, ok : bool }
+  fn colB(k : i32) -> ColB {
+    return ColB(k, k < uniforms.cols);
+  }
+  fn loadB(cb : ColB, p : i32) -> f32 {
+    let ok = cb.ok & (p < uniforms.depth);
+    return select(0.0, dy[select(0, p * uniforms.cols + cb.k, ok)], ok);
   }`;
 
 const INPUT_GRAD_LOADS = `
   // A(r, t) = dy[n, (h + P - a·D) / S, (w + P - q·D) / S, k] with r = (n·H + h)·W + w, t = (a·FW + q)·K + k,
   // where both divisions are exact and land inside dy; else 0
-  fn loadA(r : i32, t : i32) -> f32 {
+  struct RowA { nh : i32, hp : i32, wp : i32, ok : bool }
+  fn rowA(r : i32) -> RowA {
     let u = uniforms;
     let pix = u.inH * u.inW;
     let n = r / pix;
     let hw = r - n * pix;
     let h = hw / u.inW;
-    let w = hw - h * u.inW;
+    return RowA(n * u.outH, h + u.top, hw - h * u.inW + u.left, r < u.rows);
+  }
+  fn loadA(ra : RowA, t : i32) -> f32 {
+    let u = uniforms;
     let a = t / (u.fw * u.outC);
     let qk = t - a * u.fw * u.outC;
     let q = qk / u.outC;
     let k = qk - q * u.outC;
-    let yy = h + u.top - a * u.dh;
-    let zz = w + u.left - q * u.dw;
+    let yy = ra.hp - a * u.dh;
+    let zz = ra.wp - q * u.dw;
     let i = yy / u.sh;
     let j = zz / u.sw;
-    let ok = (yy >= 0) & (zz >= 0) & (i * u.sh == yy) & (j * u.sw == zz) & (i < u.outH) &
-      (j < u.outW) & (r < u.rows) & (t < u.depth);
-    let at = select(0, ((n * u.outH + i) * u.outW + j) * u.outC + k, ok);
+    let ok = ra.ok & (yy >= 0) & (zz >= 0) & (i * u.sh == yy) & (j * u.sw == zz) & (i < u.outH) &
+      (j < u.outW) & (t < u.depth);
+    let at = select(0, ((ra.nh + i) * u.outW + j) * u.outC + k, ok);
     return select(0.0, dy[at], ok);
   }
   // B(t, c) = W[a, q, c, k] with t = (a·FW + q)·K + k
-  fn loadB(t : i32, c : i32) -> f32 {
+  struct ColB { c : i32, ok : bool }
+  fn colB(c : i32) -> ColB {
+    return ColB(c, c < uniforms.cols);
+  }
+  fn loadB(cb : ColB, t : i32) -> f32 {
     let u = uniforms;
     let aq = t / u.outC;
-    let k = t - aq * u.outC;
-    let ok = (t < u.depth) & (c < u.cols);
-    return select(0.0, W[select(0, (aq * u.inC + c) * u.outC + k, ok)], ok);
+    let ok = cb.ok & (t < u.depth);
+    return select(0.0, W[select(0, (aq * u.inC + cb.c) * u.outC + t - aq * u.outC, ok)], ok);
   }`;
 
 /** A `WebGPUProgram` (tfjs-webgpu's interface) running the tiled GEMM with one pair of gathers. */
