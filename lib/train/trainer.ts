@@ -193,11 +193,12 @@ export async function trainTfjs(
           float32: true,
         });
         const labels = Int32Array.from(idx, (i) => train.labels[i]);
-        let hits: tf.Tensor | undefined;
-        const loss = tf.tidy(() => {
+        // loss and hits come back in one read: on webgpu each read waits for the GPU (a round trip a step)
+        const lossAndHits = tf.tidy(() => {
+          let hits: tf.Tensor | undefined;
           const xt = tf.tensor4d(x as Float32Array, [idx.length, ...train.shape]);
           const yt = tf.oneHot(tf.tensor1d(labels, "int32"), classes);
-          return opt.minimize(() => {
+          const loss = opt.minimize(() => {
             const logits = model.apply(xt, { training: true }) as tf.Tensor;
             hits = tf.keep(
               tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(yt, 1)), "float32")),
@@ -211,10 +212,13 @@ export async function trainTfjs(
             }
             return l;
           }, true)!;
+          const both = tf.stack([loss, hits!]);
+          hits!.dispose(); // kept out of minimize's tidy, so this one would not free it
+          return both;
         });
-        const lossValue = (await loss.data())[0];
-        correct += (await hits!.data())[0];
-        tf.dispose([loss, hits!]);
+        const [lossValue, hitCount] = await lossAndHits.data();
+        lossAndHits.dispose();
+        correct += hitCount;
         if (!Number.isFinite(lossValue)) {
           throw new Error(
             `trainTfjs: the loss became ${lossValue} in epoch ${epoch}; lower the learning rate`,
