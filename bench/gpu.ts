@@ -9,7 +9,8 @@
  * times steps after warm-up (images/s), and profiles one step with tf.profile: kernels dispatched, the
  * time in each kind of kernel, and the share of Conv2DBackpropFilter. Writes JSON to $OUT (when set) or
  * build/bench/gpu.json. Each net runs twice, stock tfjs-webgpu first, then (after `registerWebgpuKernels`)
- * with the kit's kernels, each checked against cpu before it is timed; then PyTorch CUDA (an inline script
+ * with the kit's kernels and its SGD update (lib/tf/webgpu_optimizers.ts: one dispatch a variable, as
+ * `trainTfjs` trains), each checked against cpu before it is timed; then PyTorch CUDA (an inline script
  * run by python3, so the bundle needs nothing else). Its last line gives the speed-ups over stock.
  *
  * @module
@@ -19,6 +20,7 @@ import { tfjsModel } from "../lib/models/tfjs.ts";
 import { convnetjsCifar10 } from "../lib/models/zoo.ts";
 import { gpuAdapterInfo, setBackend, tf } from "../lib/tf/backend.ts";
 import { registerWebgpuKernels, webgpuKernelsInfo } from "../lib/tf/webgpu_kernels.ts";
+import { FusedSGDOptimizer } from "../lib/tf/webgpu_optimizers.ts";
 import { seedWeights } from "../lib/train/trainer.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -56,16 +58,20 @@ function vggStyle() {
   });
 }
 
+/** The update rule of a path: tfjs's SGD (stock), or the kit's with one dispatch a variable. */
+type MakeOptimizer = (lr: number) => tf.Optimizer;
+
 async function oneStepLoss(
   make: () => tfl.LayersModel,
   batch: number,
   backend: string,
+  sgd: MakeOptimizer,
 ): Promise<number> {
   await setBackend(backend as "cpu");
   const model = make();
   const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, "float32", 5);
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), "int32"), 10);
-  const opt = tf.train.sgd(0.01);
+  const opt = sgd(0.01);
   opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.predict(x) as tf.Tensor) as tf.Scalar);
   const loss = tf.losses.softmaxCrossEntropy(y, model.predict(x) as tf.Tensor);
   const v = (await loss.data())[0];
@@ -91,17 +97,22 @@ async function countDispatches(f: () => Promise<void>): Promise<number> {
   return n;
 }
 
-async function profileNet(name: string, make: () => tfl.LayersModel, batch: number) {
+async function profileNet(
+  name: string,
+  make: () => tfl.LayersModel,
+  batch: number,
+  sgd: MakeOptimizer,
+) {
   const checkBatch = quick ? 4 : 16;
-  const ref = await oneStepLoss(make, checkBatch, "cpu");
-  const gpu = await oneStepLoss(make, checkBatch, "webgpu");
+  const ref = await oneStepLoss(make, checkBatch, "cpu", sgd);
+  const gpu = await oneStepLoss(make, checkBatch, "webgpu", sgd);
   const relErr = Math.abs(gpu - ref) / Math.abs(ref);
   if (!(relErr < 1e-3)) {
     throw new Error(`${name}: webgpu's loss after one step ${gpu} differs from cpu's ${ref}`);
   }
   await setBackend("webgpu");
   const model = make();
-  const opt = tf.train.sgd(0.01);
+  const opt = sgd(0.01);
   const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, "float32", 6);
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), "int32"), 10);
   const step = async () => {
@@ -198,14 +209,16 @@ async function torchCuda(convnetBatch: number, vggBatch: number): Promise<Record
 const adapter = await gpuAdapterInfo();
 if (!adapter) throw new Error("no WebGPU adapter: nothing to profile");
 const batches = { convnetjs: quick ? 8 : 256, vgg: quick ? 4 : 128 };
+const stockSgd = (lr: number) => tf.train.sgd(lr);
 const stock = [
-  await profileNet("ConvNetJS CIFAR-10 net", convnetjsNet, batches.convnetjs),
-  await profileNet("VGG-style net", vggStyle, batches.vgg),
+  await profileNet("ConvNetJS CIFAR-10 net", convnetjsNet, batches.convnetjs, stockSgd),
+  await profileNet("VGG-style net", vggStyle, batches.vgg, stockSgd),
 ];
 registerWebgpuKernels();
+const kitSgd = (lr: number) => new FusedSGDOptimizer(lr);
 const kit = [
-  await profileNet("ConvNetJS CIFAR-10 net", convnetjsNet, batches.convnetjs),
-  await profileNet("VGG-style net", vggStyle, batches.vgg),
+  await profileNet("ConvNetJS CIFAR-10 net", convnetjsNet, batches.convnetjs, kitSgd),
+  await profileNet("VGG-style net", vggStyle, batches.vgg, kitSgd),
 ];
 const torch = await torchCuda(batches.convnetjs, batches.vgg);
 const results = [

@@ -14,6 +14,7 @@ import { fanIn } from "../init.ts";
 import { endsInSoftmax } from "../models/predict.ts";
 import { Rng } from "../random.ts";
 import { recoverEngine, tf } from "../tf/backend.ts";
+import { FusedAdamOptimizer, FusedSGDOptimizer } from "../tf/webgpu_optimizers.ts";
 import { type HistoryEntry, historyEntry } from "./history.ts";
 import {
   checkOptimizer,
@@ -80,14 +81,15 @@ export function seedWeights(model: tfl.LayersModel, seed: number): void {
 
 function optimizerFor(c: OptimizerConfig): tf.Optimizer {
   switch (c.name) {
+    // SGD and Adam: tfjs's, with fewer dispatches per update on webgpu (lib/tf/webgpu_optimizers.ts)
     case "sgd":
-      return tf.train.sgd(c.lr);
+      return new FusedSGDOptimizer(c.lr);
     case "momentum":
       return tf.train.momentum(c.lr, c.momentum ?? 0.9);
     case "rmsprop":
       return tf.train.rmsprop(c.lr, c.decay ?? 0.9, 0, c.epsilon ?? 1e-7);
     case "adam":
-      return tf.train.adam(c.lr, c.beta1 ?? 0.9, c.beta2 ?? 0.999, c.epsilon ?? 1e-7);
+      return new FusedAdamOptimizer(c.lr, c.beta1 ?? 0.9, c.beta2 ?? 0.999, c.epsilon ?? 1e-7);
   }
 }
 
