@@ -13,9 +13,15 @@
  * Neither matrix is ever written out: each tile of A is gathered from x or dy as it is loaded (im2col on
  * the fly). Both kernels take every stride, padding (valid, same, explicit numbers) and dilation that
  * `computeConv2DInfo` accepts (tfjs's own conv gradient refuses dilations > 1 before a kernel is asked),
- * NHWC only: NCHW and a `dimRoundingMode` that makes dy another size than the conv's output fall back to
- * the stock kernel. Checked against the cpu backend and the kit's float64 layers in
+ * NHWC float32 only: NCHW, other dtypes, a `dimRoundingMode` that makes dy another size than the conv's
+ * output, and products too large for WebGPU's grid fall back to the stock kernel (`unsupported`). An
+ * empty batch gives zeros. Checked against the cpu backend and the kit's float64 layers in
  * tests/tf/webgpu_kernels_test.ts; timed in bench/gpu.ts.
+ *
+ * One difference from tfjs's kernels, on purpose: a padding tap (or, in the input gradient, a stride's
+ * gap) enters the product as 0, so an Inf or NaN in the other operand makes NaN there too (0·Inf), where
+ * tfjs's loops skip the tap and keep some entries finite. A GEMM over zero-padded im2col columns behaves
+ * the same; by then the training has diverged, and `trainTfjs` stops on a non-finite loss.
  *
  * Source of the method: the im2col/GEMM formulation of convolution (Chellapilla et al. 2006; CS231n
  * Lecture 7 "Implementation: im2col") and split-K GEMM as in CUTLASS's `GemmSplitKParallel`.
@@ -37,6 +43,7 @@ interface WebGPUBackend {
     output?: Info,
   ): Info;
   disposeData(dataId: object, force?: boolean): boolean;
+  makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): Info;
 }
 
 /** Depth of one reduction step (a multiple of it is each split's length). */
@@ -340,6 +347,10 @@ export function conv2dFilterGradWebgpu(x: Info, dy: Info, info: ConvInfo, backen
   const be = backend as WebGPUBackend;
   const rows = info.filterHeight * info.filterWidth * info.inChannels, cols = info.outChannels;
   const depth = info.batchSize * info.outHeight * info.outWidth;
+  // an empty batch (or output) sums nothing: zeros, which the GEMM's grid cannot be sized for
+  if (depth === 0) {
+    return be.makeTensorInfo(info.filterShape, "float32", new Float32Array(rows * cols));
+  }
   const { splits, chunk } = splitK(rows, cols, depth);
   const uniforms = convUniforms(info, rows, cols, depth, chunk);
   if (splits === 1) {
@@ -380,6 +391,9 @@ export function conv2dInputGradWebgpu(
   const be = backend as WebGPUBackend;
   const rows = info.batchSize * info.inHeight * info.inWidth, cols = info.inChannels;
   const depth = info.filterHeight * info.filterWidth * info.outChannels;
+  if (depth === 0 || rows * cols === 0) {
+    return be.makeTensorInfo(info.inShape, "float32", new Float32Array(rows * cols));
+  }
   const uniforms = convUniforms(info, rows, cols, depth, Math.ceil(depth / DEPTH) * DEPTH);
   return be.runWebGPUProgram(
     new GemmProgram("input", rows, cols, 1, info.inShape),
@@ -407,23 +421,47 @@ export function convInfo(
   );
 }
 
-/** Why the kit's kernel does not take this case (the stock kernel runs it instead), or undefined. */
-function unsupported(info: ConvInfo, dyShape: number[]): string | undefined {
+/**
+ * Why the kit's kernel (`kind`) does not take this case (the stock kernel runs it instead), or
+ * undefined. `dtypes` are its two inputs' (x and dy, or dy and the filter).
+ */
+function unsupported(
+  kind: "filter" | "input",
+  info: ConvInfo,
+  dyShape: number[],
+  dtypes: string[],
+): string | undefined {
+  // the shaders read float32; tfjs's own kernels convert other dtypes
+  if (dtypes.some((d) => d !== "float32")) return "a dtype other than float32";
   if (info.dataFormat !== "channelsLast") return "NCHW data";
   // tfjs does not pass a conv's rounding mode ("ceil", "round") to its gradients: dy then has another
   // size than the one worked out here
   if (dyShape[1] !== info.outHeight || dyShape[2] !== info.outWidth) {
     return "a dimRoundingMode other than floor";
   }
-  // i32 indices: the largest buffer index must fit
+  const [rows, cols, depth] = kind === "filter"
+    ? [
+      info.filterHeight * info.filterWidth * info.inChannels,
+      info.outChannels,
+      info.batchSize * info.outHeight * info.outWidth,
+    ]
+    : [
+      info.batchSize * info.inHeight * info.inWidth,
+      info.inChannels,
+      info.filterHeight * info.filterWidth * info.outChannels,
+    ];
+  // i32 indices: the largest buffer index must fit (the split-K partial sums included)
+  const splits = kind === "filter" && depth > 0 ? splitK(rows, cols, depth).splits : 1;
   const big = Math.max(
     info.batchSize * info.inHeight * info.inWidth * info.inChannels,
     info.batchSize * info.outHeight * info.outWidth * info.outChannels,
+    splits * rows * cols,
   );
   if (big >= 2 ** 31) return "a tensor of 2^31 elements or more";
-  // one workgroup per 64 rows of the input gradient's product, at most 65535 along x
-  if (info.batchSize * info.inHeight * info.inWidth > 65535 * 64) {
-    return "more than 65535·64 input pixels in a batch";
+  // one workgroup per output tile: WebGPU allows at most 65535 along each axis of the grid
+  const tile = gemmTile(cols);
+  if (Math.ceil(rows / tile.rows) > 65535 || Math.ceil(cols / tile.cols) > 65535) {
+    return "more than 65535 tiles along a side of the product";
   }
   return undefined;
 }
@@ -483,9 +521,7 @@ export function registerWebgpuKernels(): boolean {
       const { x, dy } = args.inputs as { x: Info; dy: Info };
       const attrs = args.attrs as Record<string, unknown>;
       const info = convInfo(x.shape, attrs.filterShape as number[], attrs);
-      const why = x.dtype !== "float32"
-        ? "a dtype other than float32"
-        : unsupported(info, dy.shape);
+      const why = unsupported("filter", info, dy.shape, [x.dtype, dy.dtype]);
       if (why) {
         fellBack(`Conv2DBackpropFilter: ${why}`);
         return stockFilter.kernelFunc(args);
@@ -500,9 +536,7 @@ export function registerWebgpuKernels(): boolean {
       const { dy, filter } = args.inputs as { dy: Info; filter: Info };
       const attrs = args.attrs as Record<string, unknown>;
       const info = convInfo(attrs.inputShape as number[], filter.shape, attrs);
-      const why = dy.dtype !== "float32"
-        ? "a dtype other than float32"
-        : unsupported(info, dy.shape);
+      const why = unsupported("input", info, dy.shape, [dy.dtype, filter.dtype]);
       if (why) {
         fellBack(`Conv2DBackpropInput: ${why}`);
         return stockInput.kernelFunc(args);

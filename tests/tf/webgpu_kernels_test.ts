@@ -152,3 +152,57 @@ Deno.test({
     await setBackend("cpu");
   },
 });
+
+Deno.test({
+  name:
+    "registerWebgpuKernels() hands int32 operands and over-wide products to the stock kernels, and gives zeros for an empty batch",
+  ignore,
+  async fn() {
+    await setBackend("webgpu");
+    const before = webgpuKernelsInfo().fallbacks;
+    const attrs = { strides: 1, pad: "valid", dataFormat: "NHWC", dimRoundingMode: undefined };
+    const run = async (kernel: string, inputs: Record<string, tf.Tensor>, extra: object) => {
+      const out = tf.engine().runKernel(
+        kernel,
+        inputs,
+        { ...attrs, ...extra } as never,
+      ) as tf.Tensor;
+      const values = await out.data();
+      tf.dispose(out);
+      return values;
+    };
+    // int32 dy (filter gradient) and int32 filter (input gradient): 1x1 convs, so each entry is a product
+    const x = tf.tensor4d([1.5, -2, 0.5, 3], [1, 2, 2, 1]);
+    const dyInt = tf.tensor4d([2, 3, -1, 4], [1, 2, 2, 1], "int32");
+    const dw = await run("Conv2DBackpropFilter", { x, dy: dyInt }, { filterShape: [1, 1, 1, 1] });
+    assert.deepEqual([...dw], [1.5 * 2 - 2 * 3 - 0.5 + 3 * 4]);
+    const dy = tf.tensor4d([1.5, -2, 0.5, 3], [1, 2, 2, 1]);
+    const wInt = tf.tensor4d([3], [1, 1, 1, 1], "int32");
+    const dx = await run("Conv2DBackpropInput", { dy, filter: wInt }, { inputShape: [1, 2, 2, 1] });
+    assert.deepEqual([...dx], [4.5, -6, 1.5, 9]);
+    // 4,200,000 filters: more than 65535 tiles of 64 columns
+    const k = 4_200_000;
+    const one = tf.ones([1, 1, 1, 1]), dyWide = tf.ones([1, 1, 1, k]);
+    const wide = await run("Conv2DBackpropFilter", { x: one, dy: dyWide }, {
+      filterShape: [1, 1, 1, k],
+    });
+    assert.equal(wide.length, k);
+    assert.ok(wide.every((v) => v === 1));
+    // an empty batch: nothing to sum
+    const x0 = tf.zeros([0, 5, 5, 3]), dy0 = tf.zeros([0, 3, 3, 4]);
+    const dw0 = await run("Conv2DBackpropFilter", { x: x0, dy: dy0 }, {
+      filterShape: [3, 3, 3, 4],
+    });
+    assert.deepEqual([...dw0], new Array(108).fill(0));
+    const after = webgpuKernelsInfo().fallbacks;
+    const grew = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
+    assert.equal(grew("Conv2DBackpropFilter: a dtype other than float32"), 1);
+    assert.equal(grew("Conv2DBackpropInput: a dtype other than float32"), 1);
+    assert.equal(
+      grew("Conv2DBackpropFilter: more than 65535 tiles along a side of the product"),
+      1,
+    );
+    tf.dispose([x, dyInt, dy, wInt, one, dyWide, x0, dy0]);
+    await setBackend("cpu");
+  },
+});
