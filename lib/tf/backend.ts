@@ -17,7 +17,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { startWasmThreaded } from "./wasm_threads.ts";
-import { registerWebgpuKernels } from "./webgpu_kernels.ts";
+import { checkWebgpuKernels, registerWebgpuKernels } from "./webgpu_kernels.ts";
 
 tf.env().set("IS_NODE", false);
 tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
@@ -235,7 +235,8 @@ export async function probeBackends(
 
 /**
  * Picks a backend: `"auto"` takes webgpu on a real (not software) GPU adapter, with the kit's conv
- * gradient kernels (`registerWebgpuKernels`), else wasm, else cpu. Returns the backend in use and why.
+ * gradient kernels (`registerWebgpuKernels`) once they pass `checkWebgpuKernels` on it (else tfjs's),
+ * else wasm, else cpu. Returns the backend in use and why.
  */
 export async function useBackend(
   prefer: BackendName | "auto" = "auto",
@@ -249,9 +250,15 @@ export async function useBackend(
     try {
       registerWebgpuKernels();
       await setBackend("webgpu");
+      // never measured on most GPUs and drivers: checked here, put aside (stock kernels) if they fail
+      const failed = await checkWebgpuKernels();
       return {
         name: "webgpu",
-        reason: `GPU adapter: ${info.description}; the kit's webgpu conv gradient kernels`,
+        reason: `GPU adapter: ${info.description}; ${
+          failed
+            ? `stock tfjs-webgpu conv gradients (the kit's failed their check on this GPU: ${failed})`
+            : "the kit's webgpu conv gradient kernels (checked on this GPU)"
+        }`,
       };
     } catch { /* fall through to the CPU backends */ }
   }

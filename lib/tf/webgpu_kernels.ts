@@ -29,6 +29,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { relError } from "../compare.ts";
+import { Rng } from "../random.ts";
 
 type Info = tf.TensorInfo;
 type ConvInfo = tf.backend_util.Conv2DInfo;
@@ -475,6 +477,8 @@ export interface WebgpuKernelsInfo {
 }
 
 const state: WebgpuKernelsInfo = { registered: false, kernels: [], fallbacks: {} };
+/** tfjs-webgpu's own kernels, kept to put back when the kit's fail `checkWebgpuKernels`. */
+const stockKernels: tf.KernelConfig[] = [];
 
 /** Which webgpu kernels are the kit's (after `registerWebgpuKernels`), and how often the stock ones ran. */
 export function webgpuKernelsInfo(): WebgpuKernelsInfo {
@@ -511,6 +515,7 @@ export function registerWebgpuKernels(): boolean {
   if (!stockFilter || !stockInput) {
     throw new Error("registerWebgpuKernels: tfjs-backend-webgpu's conv kernels are not registered");
   }
+  stockKernels.push(stockFilter, stockInput);
   const fellBack = (why: string) => {
     state.fallbacks[why] = (state.fallbacks[why] ?? 0) + 1;
   };
@@ -547,4 +552,100 @@ export function registerWebgpuKernels(): boolean {
   state.registered = true;
   state.kernels = ["Conv2DBackpropFilter", "Conv2DBackpropInput"];
   return true;
+}
+
+/** The cpu backend's parts that `checkWebgpuKernels` uses to compute its reference with tfjs-cpu's kernels. */
+interface CpuBackend {
+  makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): Info;
+  readSync(dataId: object): Float32Array;
+  disposeData(dataId: object): boolean;
+}
+
+/**
+ * Checks the kit's webgpu kernels on this device at start-up, before a notebook trains with them: the
+ * filter and input gradients of two small convs (stride 2 with padding; stride 1 with a reduction long
+ * enough to be split) against tfjs-cpu's kernels (relative error < 1e-4; not the kit's teaching layers,
+ * which are exercises in the student edition), with WebGPU validation errors caught (a shader a driver
+ * refuses gives old buffer contents, not an exception). When they fail, tfjs-webgpu's own kernels are put
+ * back. Call it with the webgpu backend active, after `registerWebgpuKernels`. Returns undefined when the
+ * kit's kernels passed (or are not registered), else why they were put aside.
+ *
+ * @see ./backend.ts (`useBackend("auto")` calls it)
+ */
+export async function checkWebgpuKernels(): Promise<string | undefined> {
+  if (!state.kernels.length || tf.getBackend() !== "webgpu") return undefined;
+  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+  const cpu = tf.findBackend("cpu") as unknown as CpuBackend | null;
+  if (!cpu) return undefined; // tfjs-backend-cpu is always registered with the kit's backends
+  let why: string | undefined;
+  device?.pushErrorScope("validation");
+  try {
+    const rng = new Rng(15);
+    const cases = [[[2, 9, 9, 3], [3, 3, 3, 2], 2, 1], [
+      [4, 16, 16, 3],
+      [3, 3, 3, 4],
+      1,
+      1,
+    ]] as const;
+    for (const [xs, ws, stride, pad] of cases) {
+      const info = tf.backend_util.computeConv2DInfo([...xs], [...ws], stride, 1, pad);
+      const ys = [xs[0], info.outHeight, info.outWidth, ws[3]];
+      const values = [xs, ws, ys].map((s) =>
+        Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => rng.normal())
+      );
+      const attrs = { strides: stride, pad, dataFormat: "NHWC", dimRoundingMode: undefined };
+      const filterAttrs = { ...attrs, filterShape: [...ws] },
+        inputAttrs = { ...attrs, inputShape: [...xs] };
+      // tfjs-cpu's kernels, called on the cpu backend directly (the webgpu backend stays active)
+      const onCpu = (kernel: string, inputs: Record<string, number>, a: object) => {
+        const infos = Object.fromEntries(
+          Object.entries(inputs).map((
+            [k, i],
+          ) => [k, cpu.makeTensorInfo([...[xs, ws, ys][i]], "float32", values[i])]),
+        );
+        const out = tf.getKernel(kernel, "cpu")!.kernelFunc({
+          inputs: infos,
+          backend: cpu as never,
+          attrs: a as never,
+        }) as Info;
+        const data = cpu.readSync(out.dataId);
+        for (const t of [...Object.values(infos), out]) cpu.disposeData(t.dataId);
+        return { data, shape: out.shape };
+      };
+      const onGpu = async (kernel: string, inputs: Record<string, number>, a: object) => {
+        const ts = Object.fromEntries(
+          Object.entries(inputs).map(([k, i]) => [k, tf.tensor(values[i], [...[xs, ws, ys][i]])]),
+        );
+        const out = tf.engine().runKernel(kernel, ts, a as never) as tf.Tensor;
+        const data = await out.data();
+        tf.dispose([...Object.values(ts), out]);
+        return { data, shape: out.shape };
+      };
+      const errors = [
+        relError(
+          await onGpu("Conv2DBackpropInput", { dy: 2, filter: 1 }, inputAttrs),
+          onCpu("Conv2DBackpropInput", { dy: 2, filter: 1 }, inputAttrs),
+        ),
+        relError(
+          await onGpu("Conv2DBackpropFilter", { x: 0, dy: 2 }, filterAttrs),
+          onCpu("Conv2DBackpropFilter", { x: 0, dy: 2 }, filterAttrs),
+        ),
+      ];
+      if (!errors.every((e) => e < 1e-4)) {
+        why = `x=[${xs}] w=[${ws}] stride ${stride} pad ${pad}: relative error dx ${
+          errors[0].toExponential(1)
+        }, dw ${errors[1].toExponential(1)}`;
+        break;
+      }
+    }
+  } catch (e) {
+    why = e instanceof Error ? e.message : String(e);
+  }
+  const error = await device?.popErrorScope();
+  if (error) why = `WebGPU: ${error.message.split("\n")[0]}`;
+  if (why) {
+    stockKernels.forEach(replaceKernel);
+    state.kernels = [];
+  }
+  return why;
 }
