@@ -4,6 +4,9 @@ import { randLabels, Rng } from "convkit/random.ts";
 import { gpuAdapterInfo, setBackend, tf } from "convkit/tf/backend.ts";
 import { registerWebgpuKernels, webgpuKernelsInfo } from "convkit/tf/webgpu_kernels.ts";
 import { evaluate, seedWeights, type Split, trainTfjs } from "convkit/train/trainer.ts";
+import { layerActivations, predictImage } from "convkit/models/predict.ts";
+import { topPatches } from "convkit/plot/feature_hierarchy.ts";
+import { loadRun, saveRun } from "convkit/train/saved_run.ts";
 
 // Notebook 17 trains with useBackend("auto"): on a GPU adapter that is webgpu with the kit's conv
 // gradient kernels, where tfjs allows only asynchronous reads. CI runs this on Deno's software adapter
@@ -88,6 +91,67 @@ Deno.test({
     assert.deepEqual(gpu.predictions, cpu.predictions);
     assert.equal(gpu.leaked, 0, "tensors left behind on webgpu");
     assert.equal(cpu.leaked, 0, "tensors left behind on cpu");
+    await setBackend("cpu");
+  },
+});
+
+Deno.test({
+  name:
+    "what notebook 17 does after training runs on webgpu (asynchronous reads only) and gives cpu's numbers",
+  ignore: !adapter,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const input = Float32Array.from({ length: 8 * 8 * 3 }, (_, i) => ((i * 37) % 101) / 50 - 1);
+    const after = async (backend: "cpu" | "webgpu") => {
+      await setBackend(backend);
+      const model = net();
+      const { history } = await trainTfjs(model, synthetic(16, 1), {
+        epochs: 1,
+        batchSize: 8,
+        optimizer: { name: "sgd", lr: 0.05 },
+        seed: 3,
+      });
+      const { probabilities } = await predictImage(model, input, ["a", "b", "c"]);
+      const maps = await layerActivations(model, input);
+      const images = tf.tensor4d(
+        Float32Array.from({ length: 6 * 8 * 8 * 3 }, (_, i) => ((i * 13) % 29) / 14 - 1),
+        [6, 8, 8, 3],
+      );
+      const top = await topPatches(model, images, { layers: [model.layers[0]], filters: 2, k: 2 });
+      images.dispose();
+      await saveRun(`${dir}/${backend}`, model, { recipe: { backend: "any" }, history });
+      const loaded = await loadRun(`${dir}/${backend}`, net(), { backend: "any" });
+      assert.ok(loaded.model, loaded.reason);
+      const again = await predictImage(loaded.model!, input, ["a", "b", "c"]);
+      loaded.model!.dispose();
+      model.dispose();
+      return { probabilities, maps, top, again: again.probabilities };
+    };
+    const gpu = await after("webgpu"), cpu = await after("cpu");
+    const close = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+      for (let i = 0; i < b.length; i++) {
+        assert.ok(
+          Math.abs(a[i] - b[i]) <= 1e-4 + 1e-3 * Math.abs(b[i]),
+          `${what}[${i}] ${a[i]} ${b[i]}`,
+        );
+      }
+    };
+    close(gpu.probabilities, cpu.probabilities, "probabilities");
+    close(gpu.again, cpu.probabilities, "probabilities after loadRun");
+    assert.equal(gpu.maps.length, 3); // two convs and the pool (tfjs names them per model)
+    assert.equal(cpu.maps.length, 3);
+    gpu.maps.forEach((m, i) => close(m.activation.data, cpu.maps[i].activation.data, m.name));
+    assert.deepEqual(
+      JSON.stringify(
+        gpu.top.layers[0].filters,
+        (_, v) => typeof v === "number" ? Math.round(v * 1e3) : v,
+      ),
+      JSON.stringify(
+        cpu.top.layers[0].filters,
+        (_, v) => typeof v === "number" ? Math.round(v * 1e3) : v,
+      ),
+    );
+    await Deno.remove(dir, { recursive: true });
     await setBackend("cpu");
   },
 });
