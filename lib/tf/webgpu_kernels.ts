@@ -474,6 +474,8 @@ export interface WebgpuKernelsInfo {
   kernels: string[];
   /** Counts of calls that fell back to the stock kernel, by reason. */
   fallbacks: Record<string, number>;
+  /** Why `checkWebgpuKernels` put the kit's kernels aside on this device (they stay aside), if it did. */
+  putAside?: string;
 }
 
 const state: WebgpuKernelsInfo = { registered: false, kernels: [], fallbacks: {} };
@@ -573,6 +575,7 @@ interface CpuBackend {
  * @see ./backend.ts (`useBackend("auto")` calls it)
  */
 export async function checkWebgpuKernels(): Promise<string | undefined> {
+  if (state.putAside) return state.putAside; // once put aside, for the rest of the process
   if (!state.kernels.length || tf.getBackend() !== "webgpu") return undefined;
   const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
   const cpu = tf.findBackend("cpu") as unknown as CpuBackend | null;
@@ -616,10 +619,14 @@ export async function checkWebgpuKernels(): Promise<string | undefined> {
         const ts = Object.fromEntries(
           Object.entries(inputs).map(([k, i]) => [k, tf.tensor(values[i], [...[xs, ws, ys][i]])]),
         );
-        const out = tf.engine().runKernel(kernel, ts, a as never) as tf.Tensor;
-        const data = await out.data();
-        tf.dispose([...Object.values(ts), out]);
-        return { data, shape: out.shape };
+        try {
+          const out = tf.engine().runKernel(kernel, ts, a as never) as tf.Tensor;
+          const data = await out.data();
+          out.dispose();
+          return { data, shape: out.shape };
+        } finally {
+          tf.dispose(Object.values(ts));
+        }
       };
       const errors = [
         relError(
@@ -642,10 +649,16 @@ export async function checkWebgpuKernels(): Promise<string | undefined> {
     why = e instanceof Error ? e.message : String(e);
   }
   const error = await device?.popErrorScope();
-  if (error) why = `WebGPU: ${error.message.split("\n")[0]}`;
+  // wgpu's messages start with a line break: the first line with words says what failed
+  if (error) {
+    why = `WebGPU: ${
+      error.message.split("\n").map((l) => l.trim()).find(Boolean) ?? "validation error"
+    }`;
+  }
   if (why) {
     stockKernels.forEach(replaceKernel);
     state.kernels = [];
+    state.putAside = why;
   }
   return why;
 }

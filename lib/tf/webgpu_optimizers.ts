@@ -99,15 +99,27 @@ function update(kind: keyof typeof UPDATES, inputs: tf.Tensor[], values: number[
   return tf.engine().makeTensorFromTensorInfo(out);
 }
 
-/** Whether this update can take the fused path: the webgpu backend and float32 variables. */
-function fusedHere(variables: tf.Variable[]): boolean {
-  return tf.getBackend() === "webgpu" && variables.every((v) => v.dtype === "float32");
+type Triple = { name: string; variable: tf.Variable; gradient: tf.Tensor | undefined };
+
+/**
+ * Whether this update can take the fused path: the webgpu backend, float32 variables and gradients of
+ * the variables' own shapes (tfjs's ops broadcast and cast others; its code runs them), and (Adam) moments
+ * of those shapes too (tfjs's code then throws its broadcast error, as with a shorter gradient list).
+ */
+function fusedHere(all: Triple[], moments: (tf.Tensor | undefined)[] = []): boolean {
+  const same = (a: tf.Tensor | undefined, v: tf.Variable) =>
+    !a || (a.dtype === "float32" && tf.util.arraysEqual(a.shape, v.shape));
+  return tf.getBackend() === "webgpu" &&
+    all.every((e, i) =>
+      e.variable?.dtype === "float32" && same(e.gradient, e.variable) &&
+      same(moments[i], e.variable)
+    );
 }
 
 /** `variableGradients` (an array or a map, as tfjs passes them) as name/variable/gradient triples. */
 function triples(
   variableGradients: Gradients,
-): { name: string; variable: tf.Variable; gradient: tf.Tensor | undefined }[] {
+): Triple[] {
   const list = Array.isArray(variableGradients)
     ? variableGradients.map((v) => ({ name: v.name, gradient: v.tensor }))
     : Object.keys(variableGradients).map((name) => ({ name, gradient: variableGradients[name] }));
@@ -125,13 +137,22 @@ export class FusedSGDOptimizer extends tf.SGDOptimizer {
     variableGradients: Parameters<tf.SGDOptimizer["applyGradients"]>[0],
   ): void {
     const all = triples(variableGradients);
-    if (!fusedHere(all.map((e) => e.variable))) return super.applyGradients(variableGradients);
+    if (!fusedHere(all)) return super.applyGradients(variableGradients);
     for (const { variable, gradient } of all) {
       if (!gradient) continue;
-      tf.tidy(() => variable.assign(update("sgd", [variable, gradient], [-this.learningRate])));
+      tf.tidy(() => variable.assign(update("sgd", [variable, gradient], [this.negLr])));
     }
     this.incrementIterations();
   }
+
+  /** tfjs's SGD steps by the rate last given here (its scalar `c`), not by `learningRate` set directly. */
+  override setLearningRate(learningRate: number): void {
+    super.setLearningRate(learningRate);
+    this.negLr = -learningRate;
+  }
+
+  // `declare`: no field initializer, which would run after tfjs's constructor has called setLearningRate
+  private declare negLr: number;
 }
 
 /** What tfjs's `AdamOptimizer` keeps per variable (4.22): a moment variable and its name. */
@@ -152,7 +173,6 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     variableGradients: Parameters<tf.AdamOptimizer["applyGradients"]>[0],
   ): void {
     const all = triples(variableGradients);
-    if (!fusedHere(all.map((e) => e.variable))) return super.applyGradients(variableGradients);
     // tfjs's own fields (not in its .d.ts): the moments, and beta^t kept as float32 variables
     const self = this as unknown as {
       accumulatedFirstMoment: Moment[];
@@ -160,11 +180,15 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       accBeta1: tf.Variable;
       accBeta2: tf.Variable;
     };
-    // beta^t as tfjs has it: float32, multiplied by beta once a step from beta (or set from the
-    // iteration count by setWeights); kept here too, so that reading it needs no GPU read
-    const f = Math.fround;
-    this.acc ??= [f(this.beta1 ** (this.iterations + 1)), f(this.beta2 ** (this.iterations + 1))];
-    const [acc1, acc2] = this.acc;
+    const moments = all.map((_, i) => self.accumulatedFirstMoment[i]?.variable);
+    if (!fusedHere(all, moments)) return super.applyGradients(variableGradients);
+    // beta^t as tfjs has it: float32, multiplied by beta once a step from beta, or pow(beta, t) when
+    // setWeights (or a step of tfjs's own code) set it; kept here too, so that it needs no GPU read
+    const f = Math.fround, t = this.iterations + 1;
+    if (this.acc?.step !== t) {
+      this.acc = { step: t, beta: [f(f(this.beta1) ** t), f(f(this.beta2) ** t)] };
+    }
+    const [acc1, acc2] = this.acc.beta;
     const c1 = f(1 - acc1), c2 = f(1 - acc2);
     tf.tidy(() => {
       for (const [i, { name, variable, gradient }] of all.entries()) {
@@ -192,16 +216,10 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       self.accBeta1.assign(tf.scalar(f(acc1 * f(this.beta1))));
       self.accBeta2.assign(tf.scalar(f(acc2 * f(this.beta2))));
     });
-    this.acc = [f(acc1 * f(this.beta1)), f(acc2 * f(this.beta2))];
+    this.acc = { step: t + 1, beta: [f(acc1 * f(this.beta1)), f(acc2 * f(this.beta2))] };
     this.incrementIterations();
   }
 
-  override async setWeights(
-    weightValues: Parameters<tf.AdamOptimizer["setWeights"]>[0],
-  ): Promise<void> {
-    await super.setWeights(weightValues);
-    this.acc = undefined; // from the restored iteration count at the next step, as tfjs does
-  }
-
-  private acc: [number, number] | undefined;
+  /** beta^t for step `step`, as tfjs holds it in `accBeta1`/`accBeta2` then. */
+  private acc: { step: number; beta: [number, number] } | undefined;
 }

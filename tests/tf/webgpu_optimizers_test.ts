@@ -124,3 +124,66 @@ Deno.test({
     assertClose([gpu], [cpu], "weights after resuming");
   },
 });
+
+Deno.test({
+  name:
+    "Fused optimizers on webgpu leave to tfjs's code what it does differently: broadcast and int32 gradients, mismatched Adam moments",
+  ignore: !adapter,
+  async fn() {
+    // [4] variables with a scalar gradient (tfjs broadcasts it) and an int32 gradient (tfjs casts it)
+    const cases = async (backend: "cpu" | "webgpu", make: () => tf.Optimizer) => {
+      await setBackend(backend);
+      tf.env().set("WEBGPU_CPU_FORWARD", false);
+      const a = tf.variable(tf.tensor1d([1, 2, 3, 4]), true, `b_${++run}`);
+      const b = tf.variable(tf.tensor1d([1, 2, 3, 4]), true, `i_${++run}`);
+      const opt = make();
+      for (let k = 0; k < 2; k++) {
+        opt.applyGradients([
+          { name: a.name, tensor: tf.scalar(0.5 + k) },
+          { name: b.name, tensor: tf.tensor1d([1, -2, 3, -4], "int32") },
+        ]);
+      }
+      const out = [[...await a.data()], [...await b.data()]];
+      opt.dispose();
+      tf.dispose([a, b]);
+      tf.env().set("WEBGPU_CPU_FORWARD", true);
+      await setBackend("cpu");
+      return out;
+    };
+    const sgd = await cases("webgpu", () => new FusedSGDOptimizer(0.1));
+    assertClose(sgd, await cases("cpu", () => tf.train.sgd(0.1)), "SGD");
+    // by hand: 1 - 0.1·0.5 - 0.1·1.5 and 2 + 0.1·2·2
+    assert.ok(Math.abs(sgd[0][0] - 0.8) < 1e-6 && Math.abs(sgd[1][1] - 2.4) < 1e-6, `${sgd}`);
+    const adam = () => new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
+    assertClose(
+      await cases("webgpu", adam),
+      await cases("cpu", () => tf.train.adam(0.01, 0.9, 0.999, 1e-7)),
+      "Adam",
+    );
+    // a shorter list the next step lines a variable up with another's moments: tfjs throws, so must this
+    await setBackend("webgpu");
+    const v3 = tf.variable(tf.zeros([3]), true, `s_${++run}`),
+      v5 = tf.variable(tf.zeros([5]), true, `s_${++run}`);
+    const opt = adam();
+    opt.applyGradients([{ name: v3.name, tensor: tf.ones([3]) }, {
+      name: v5.name,
+      tensor: tf.ones([5]),
+    }]);
+    assert.throws(
+      () => opt.applyGradients([{ name: v5.name, tensor: tf.ones([5]) }]),
+      /could not be broadcast together with shapes 3 and 5/,
+    );
+    opt.dispose();
+    tf.dispose([v3, v5]);
+    await setBackend("cpu");
+  },
+});
+
+Deno.test("FusedSGDOptimizer steps by the rate given to setLearningRate, as tfjs's SGD does", () => {
+  const opt = new FusedSGDOptimizer(0.1);
+  (opt as unknown as { learningRate: number }).learningRate = 0.5; // not how a rate is changed: tfjs's SGD keeps stepping by 0.1
+  assert.equal((opt as unknown as { negLr: number }).negLr, -0.1);
+  opt.setLearningRate(0.3);
+  assert.equal((opt as unknown as { negLr: number }).negLr, -0.3);
+  opt.dispose();
+});
