@@ -152,7 +152,7 @@ export class FusedSGDOptimizer extends tf.SGDOptimizer {
   }
 
   // `declare`: no field initializer, which would run after tfjs's constructor has called setLearningRate
-  private declare negLr: number;
+  declare private negLr: number;
 }
 
 /** What tfjs's `AdamOptimizer` keeps per variable (4.22): a moment variable and its name. */
