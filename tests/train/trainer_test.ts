@@ -8,12 +8,13 @@ import {
 } from "convkit/models/three_layer_convnet.ts";
 import { tfjsModel } from "convkit/models/tfjs.ts";
 import { convnetjsCifar10 } from "convkit/models/zoo.ts";
-import { randLabels, randn, Rng } from "convkit/random.ts";
+import { randn, Rng } from "convkit/random.ts";
 import { setBackend, tf } from "convkit/tf/backend.ts";
 import { fromTf } from "convkit/tf/convert.ts";
 import { registerFastGrads } from "convkit/tf/fast_grads.ts";
 import { loadModel, saveModel } from "convkit/train/checkpoint.ts";
 import { evaluate, seedWeights, type Split, trainTfjs } from "convkit/train/trainer.ts";
+import { synthetic } from "./synthetic.ts";
 
 registerFastGrads();
 
@@ -32,17 +33,6 @@ function smallNet() {
       tfl.layers.dense({ units: 3 }),
     ],
   });
-}
-
-function synthetic(n: number, seed: number): Split {
-  const rng = new Rng(seed);
-  const labels = randLabels(n, 3, rng);
-  // each class brightens one colour channel, so the task is learnable
-  const images = new Uint8Array(n * 8 * 8 * 3).map((_, i) => {
-    const img = Math.floor(i / 192), ch = i % 3;
-    return Math.min(255, Math.floor(rng.uniform() * 128) + (ch === labels[img] ? 120 : 0));
-  });
-  return { images, labels, n, shape: [8, 8, 3] };
 }
 
 Deno.test("trainTfjs() is reproducible: the same seed gives the same loss curve", async () => {

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { randLabels, Rng } from "convkit/random.ts";
 import { gpuAdapterInfo, setBackend, tf } from "convkit/tf/backend.ts";
 import { registerWebgpuKernels, webgpuKernelsInfo } from "convkit/tf/webgpu_kernels.ts";
-import { evaluate, seedWeights, type Split, trainTfjs } from "convkit/train/trainer.ts";
+import { evaluate, seedWeights, trainTfjs } from "convkit/train/trainer.ts";
 import { layerActivations, predictImage } from "convkit/models/predict.ts";
 import { topPatches } from "convkit/plot/feature_hierarchy.ts";
 import { loadRun, saveRun } from "convkit/train/saved_run.ts";
+import { synthetic } from "./synthetic.ts";
 
 // Notebook 17 trains with useBackend("auto"): on a GPU adapter that is webgpu with the kit's conv
 // gradient kernels, where tfjs allows only asynchronous reads. CI runs this on Deno's software adapter
@@ -40,16 +40,6 @@ function net() {
   });
   seedWeights(model, 5);
   return model;
-}
-
-function synthetic(n: number, seed: number): Split {
-  const rng = new Rng(seed);
-  const labels = randLabels(n, 3, rng);
-  const images = new Uint8Array(n * 8 * 8 * 3).map((_, i) => {
-    const img = Math.floor(i / 192), ch = i % 3;
-    return Math.min(255, Math.floor(rng.uniform() * 128) + (ch === labels[img] ? 120 : 0));
-  });
-  return { images, labels, n, shape: [8, 8, 3] };
 }
 
 async function run(backend: "cpu" | "webgpu") {
