@@ -3,7 +3,8 @@
  * picks one. tfjs believes it runs in Node; this module turns that off (and wasm threads with it, without
  * which the wasm backend does not start).
  *
- * Importing this module leaves tfjs on the `cpu` backend; `useBackend("auto")` moves to a faster one.
+ * Importing this module leaves tfjs on the `cpu` backend; `useBackend("auto")` moves to webgpu on a real
+ * GPU adapter, else to wasm (faster than cpu: bench/RESULTS.md; webgpu's speed on a GPU is not measured yet).
  * `setBackend` in tfjs returns false on failure and silently keeps another backend, so every function
  * here checks `tf.getBackend()` afterwards and says what it got.
  *
@@ -246,6 +247,7 @@ export async function useBackend(
     return { name: prefer, reason: "asked for" };
   }
   const info = await gpuAdapterInfo();
+  let gpuFailed: string | undefined;
   if (info && !info.fallback) {
     try {
       registerWebgpuKernels();
@@ -260,9 +262,15 @@ export async function useBackend(
             : "the kit's webgpu conv gradient kernels (checked on this GPU)"
         }`,
       };
-    } catch { /* fall through to the CPU backends */ }
+    } catch (e) {
+      // fall through to the CPU backends, saying why
+      gpuFailed = `webgpu did not start on ${info.description} (${
+        e instanceof Error ? e.message : String(e)
+      })`;
+    }
   }
-  const noGpu = info ? `only a software adapter (${info.description})` : "no GPU adapter";
+  const noGpu = gpuFailed ??
+    (info ? `only a software adapter (${info.description})` : "no GPU adapter");
   for (const name of ["wasm", "cpu"] as const) {
     try {
       await setBackend(name);
