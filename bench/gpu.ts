@@ -19,7 +19,11 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { tfjsModel } from "../lib/models/tfjs.ts";
 import { convnetjsCifar10 } from "../lib/models/zoo.ts";
 import { gpuAdapterInfo, setBackend, tf } from "../lib/tf/backend.ts";
-import { registerWebgpuKernels, webgpuKernelsInfo } from "../lib/tf/webgpu_kernels.ts";
+import {
+  checkWebgpuKernels,
+  registerWebgpuKernels,
+  webgpuKernelsInfo,
+} from "../lib/tf/webgpu_kernels.ts";
 import { FusedSGDOptimizer } from "../lib/tf/webgpu_optimizers.ts";
 import { seedWeights } from "../lib/train/trainer.ts";
 
@@ -212,60 +216,94 @@ async function torchCuda(convnetBatch: number, vggBatch: number): Promise<Record
   }
 }
 
+type NetResult = Awaited<ReturnType<typeof profileNet>>;
+type Row = (NetResult & { path: string }) | { path: string; name: string; error: string };
+
 const adapter = await gpuAdapterInfo();
 if (!adapter) throw new Error("no WebGPU adapter: nothing to profile");
-const batches = { convnetjs: quick ? 8 : 256, vgg: quick ? 4 : 128 };
-const stock = [
-  await profileNet("ConvNetJS CIFAR-10 net", convnetjsNet, batches.convnetjs, stockSgd),
-  await profileNet("VGG-style net", vggStyle, batches.vgg, stockSgd),
-];
-registerWebgpuKernels();
-const kitSgd = (lr: number) => new FusedSGDOptimizer(lr);
-const kit = [
-  await profileNet("ConvNetJS CIFAR-10 net", convnetjsNet, batches.convnetjs, kitSgd),
-  await profileNet("VGG-style net", vggStyle, batches.vgg, kitSgd),
-];
-const torch = await torchCuda(batches.convnetjs, batches.vgg);
-const results = [
-  ...stock.map((r) => ({ ...r, kernels: r.kernels, path: "stock tfjs-webgpu" })),
-  ...kit.map((r) => ({ ...r, path: "tfjs-webgpu + kit kernels" })),
-];
-const speedUps = kit.map((r, i) => r.imagesPerSecond / stock[i].imagesPerSecond);
-const report = {
-  date: new Date().toISOString(),
-  adapter,
-  deno: Deno.version.deno,
-  quick,
-  results,
-  kitKernels: webgpuKernelsInfo(),
-  torch,
-  speedUps,
-};
-for (const r of results) {
-  console.log(
-    `${r.path}: ${r.name}, batch ${r.batch}: ${r.msPerStep.toFixed(1)} ms/step, ${
-      r.imagesPerSecond.toFixed(0)
-    } images/s; ${r.kernelsPerStep} kernels, ${r.dispatchesPerStep} dispatches a step, ${
-      (100 * r.backpropFilterShare).toFixed(0)
-    }% of kernel time in Conv2DBackpropFilter; loss after one step vs cpu: rel err ${
-      r.checkRelError.toExponential(1)
-    }`,
-  );
-  for (const k of r.kernels.slice(0, 5)) {
-    console.log(`  ${k.kernel}: ${k.calls} calls, ${k.ms.toFixed(1)} ms`);
-  }
-}
-console.log(`PyTorch CUDA: ${JSON.stringify(torch)}`);
-const out = Deno.env.get("OUT") ?? new URL("../build/bench", import.meta.url).pathname;
-await Deno.mkdir(out, { recursive: true });
-await Deno.writeTextFile(`${out}/gpu.json`, JSON.stringify(report, null, 2) + "\n");
 console.log(
   `adapter: ${adapter.description}${
     adapter.fallback ? " (software: the numbers are only a proxy for a GPU)" : ""
   }`,
 );
+const out = Deno.env.get("OUT") ?? new URL("../build/bench", import.meta.url).pathname;
+await Deno.mkdir(out, { recursive: true });
+const batches = { convnetjs: quick ? 8 : 256, vgg: quick ? 4 : 128 };
+const nets = [
+  ["ConvNetJS CIFAR-10 net", convnetjsNet, batches.convnetjs],
+  ["VGG-style net", vggStyle, batches.vgg],
+] as const;
+const results: Row[] = [];
+/** What the kit kernels' start-up check said (undefined: passed, or not run yet). */
+const check: { kit?: string } = {};
+let torch: Record<string, unknown> = {};
+
+/** Everything measured so far, written after each measurement: a later failure loses nothing. */
+async function save(speedUps?: (number | null)[]) {
+  const report = {
+    date: new Date().toISOString(),
+    adapter,
+    deno: Deno.version.deno,
+    quick,
+    results,
+    kitKernels: webgpuKernelsInfo(),
+    kitCheck: check.kit ?? "passed",
+    torch,
+    speedUps,
+  };
+  await Deno.writeTextFile(`${out}/gpu.json`, JSON.stringify(report, null, 2) + "\n");
+}
+
+/** Measures one path on one net, prints its row, saves; a failure is recorded and the run goes on. */
+async function measure(path: string, net: (typeof nets)[number], sgd: MakeOptimizer) {
+  const [name, make, batch] = net;
+  try {
+    const r = { ...await profileNet(name, make, batch, sgd), path };
+    results.push(r);
+    console.log(
+      `${path}: ${name}, batch ${batch}: ${r.msPerStep.toFixed(1)} ms/step, ${
+        r.imagesPerSecond.toFixed(0)
+      } images/s; ${r.kernelsPerStep} kernels, ${r.dispatchesPerStep} dispatches a step, ${
+        (100 * r.backpropFilterShare).toFixed(0)
+      }% of kernel time in Conv2DBackpropFilter; loss after one step vs cpu: rel err ${
+        r.checkRelError.toExponential(1)
+      }`,
+    );
+    for (const k of r.kernels.slice(0, 5)) {
+      console.log(`  ${k.kernel}: ${k.calls} calls, ${k.ms.toFixed(1)} ms`);
+    }
+    await save();
+    return r;
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    results.push({ path, name, error });
+    console.log(`${path}: ${name}: FAILED: ${error}`);
+    await save();
+    return undefined;
+  }
+}
+
+const stock: (NetResult | undefined)[] = [];
+for (const net of nets) stock.push(await measure("stock tfjs-webgpu", net, stockSgd));
+registerWebgpuKernels();
+// as useBackend("auto") does on a GPU: the kit's kernels checked on this device first
+await setBackend("webgpu");
+check.kit = await checkWebgpuKernels();
+console.log(`kit kernels' start-up check: ${check.kit ?? "passed"}`);
+const kitSgd = (lr: number) => new FusedSGDOptimizer(lr);
+const kit: (NetResult | undefined)[] = [];
+for (const net of nets) kit.push(await measure("tfjs-webgpu + kit kernels", net, kitSgd));
+torch = await torchCuda(batches.convnetjs, batches.vgg);
+console.log(`PyTorch CUDA (images/s): ${JSON.stringify(torch)}`);
+const speedUps = kit.map((r, i) => {
+  const s = stock[i];
+  return r && s ? r.imagesPerSecond / s.imagesPerSecond : null;
+});
+await save(speedUps);
+const ratio = (x: number | null) => x === null ? "failed" : `${x.toFixed(1)}x`;
 console.log(
-  `webgpu training speed-up over stock: ${speedUps[0].toFixed(1)}x (ConvNetJS net), ${
-    speedUps[1].toFixed(1)
-  }x (VGG-style)`,
+  `webgpu training speed-up over stock: ${ratio(speedUps[0])} (ConvNetJS net), ${
+    ratio(speedUps[1])
+  } (VGG-style)`,
 );
+if (results.some((r) => "error" in r)) Deno.exitCode = 1;
