@@ -1,5 +1,6 @@
 /**
- * Fast training kernels for the tfjs webgpu backend. Stock tfjs-webgpu 4.22 computes each element of a
+ * Training kernels for the tfjs webgpu backend, built so that a GPU trains fast (their speed on a GPU is
+ * not measured yet: bench/README.md). Stock tfjs-webgpu 4.22 computes each element of a
  * conv filter gradient in one GPU thread, looping over all N·H'·W' output positions: on an H200 that one
  * kernel took 83 of a 103 ms training step of the ConvNetJS net (bench/RESULTS.md). Here the convolution
  * gradients are implicit matrix products (GEMM) in one WGSL template, tiled 64x64 in workgroup memory:

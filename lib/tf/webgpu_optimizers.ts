@@ -1,9 +1,9 @@
 /**
  * SGD and Adam whose updates take fewer WebGPU dispatches. tfjs's `AdamOptimizer` updates each variable
  * with ~14 element-wise kernels (moments, bias corrections, square root, division, assignment), each its
- * own dispatch on the webgpu backend; SGD with two. With the conv gradients fast (webgpu_kernels.ts), such
- * small dispatches are most of a training step on a GPU: the issue's H200 profile of the ConvNetJS net had
- * ~20 ms a step outside the conv kernels, over ~140 kernels. Here, on webgpu, Adam updates a variable with
+ * own dispatch on the webgpu backend; SGD with two. The issue's H200 profile of the ConvNetJS net had ~20
+ * ms of a 103 ms step outside the conv kernels, over ~140 kernels: with the conv gradients fast
+ * (webgpu_kernels.ts), such small dispatches would be most of a step (inferred, not measured). Here, on webgpu, Adam updates a variable with
  * three dispatches (first moment, second moment, weights) and SGD with one; on every other backend, and
  * for anything but float32 variables, they are tfjs's own optimizers unchanged (these are subclasses).
  *
