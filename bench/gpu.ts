@@ -21,6 +21,7 @@ import { convnetjsCifar10 } from "../lib/models/zoo.ts";
 import { gpuAdapterInfo, setBackend, tf } from "../lib/tf/backend.ts";
 import {
   checkWebgpuKernels,
+  countDispatches,
   registerWebgpuKernels,
   webgpuKernelsInfo,
 } from "../lib/tf/webgpu_kernels.ts";
@@ -82,23 +83,6 @@ async function oneStepLoss(
   tf.dispose([x, y, loss]);
   model.dispose();
   return v;
-}
-
-/** Counts the WebGPU dispatches tfjs-webgpu makes while `f` runs (each `runWebGPUProgram` is one). */
-async function countDispatches(f: () => Promise<void>): Promise<number> {
-  const be = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
-  const original = be.runWebGPUProgram;
-  let n = 0;
-  be.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
-    n++;
-    return original.apply(this, a);
-  };
-  try {
-    await f();
-  } finally {
-    be.runWebGPUProgram = original;
-  }
-  return n;
 }
 
 const cpuLoss = new Map<string, number>();

@@ -323,6 +323,27 @@ function convUniforms(
 }
 
 /**
+ * The product a kernel computes, `rows x cols` outputs summed over `depth`: the filter gradient's
+ * `[F·F·C, K]` over N·H'·W' output positions, the input gradient's `[N·H·W, C]` over F·F·K taps.
+ */
+function gemmSizes(
+  kind: "filter" | "input",
+  info: ConvInfo,
+): { rows: number; cols: number; depth: number } {
+  return kind === "filter"
+    ? {
+      rows: info.filterHeight * info.filterWidth * info.inChannels,
+      cols: info.outChannels,
+      depth: info.batchSize * info.outHeight * info.outWidth,
+    }
+    : {
+      rows: info.batchSize * info.inHeight * info.inWidth,
+      cols: info.inChannels,
+      depth: info.filterHeight * info.filterWidth * info.outChannels,
+    };
+}
+
+/**
  * How many workgroups share the reduction axis (`depth` long) of a `rows x cols` product: enough to
  * give the GPU about `TARGET_WORKGROUPS` workgroups, none with fewer than `MIN_STEPS_PER_SPLIT` steps.
  * Returns the number of splits and the length of each (a multiple of the tile depth).
@@ -348,8 +369,7 @@ export function splitK(
  */
 export function conv2dFilterGradWebgpu(x: Info, dy: Info, info: ConvInfo, backend: unknown): Info {
   const be = backend as WebGPUBackend;
-  const rows = info.filterHeight * info.filterWidth * info.inChannels, cols = info.outChannels;
-  const depth = info.batchSize * info.outHeight * info.outWidth;
+  const { rows, cols, depth } = gemmSizes("filter", info);
   // an empty batch (or output) sums nothing: zeros, which the GEMM's grid cannot be sized for
   if (depth === 0) {
     return be.makeTensorInfo(info.filterShape, "float32", new Float32Array(rows * cols));
@@ -392,8 +412,7 @@ export function conv2dInputGradWebgpu(
   backend: unknown,
 ): Info {
   const be = backend as WebGPUBackend;
-  const rows = info.batchSize * info.inHeight * info.inWidth, cols = info.inChannels;
-  const depth = info.filterHeight * info.filterWidth * info.outChannels;
+  const { rows, cols, depth } = gemmSizes("input", info);
   if (depth === 0 || rows * cols === 0) {
     return be.makeTensorInfo(info.inShape, "float32", new Float32Array(rows * cols));
   }
@@ -442,17 +461,7 @@ function unsupported(
   if (dyShape[1] !== info.outHeight || dyShape[2] !== info.outWidth) {
     return "a dimRoundingMode other than floor";
   }
-  const [rows, cols, depth] = kind === "filter"
-    ? [
-      info.filterHeight * info.filterWidth * info.inChannels,
-      info.outChannels,
-      info.batchSize * info.outHeight * info.outWidth,
-    ]
-    : [
-      info.batchSize * info.inHeight * info.inWidth,
-      info.inChannels,
-      info.filterHeight * info.filterWidth * info.outChannels,
-    ];
+  const { rows, cols, depth } = gemmSizes(kind, info);
   // i32 indices: the largest buffer index must fit (the split-K partial sums included)
   const splits = kind === "filter" && depth > 0 ? splitK(rows, cols, depth).splits : 1;
   const big = Math.max(
@@ -662,4 +671,30 @@ export async function checkWebgpuKernels(): Promise<string | undefined> {
     state.putAside = why;
   }
   return why;
+}
+
+/**
+ * Counts the WebGPU dispatches tfjs-webgpu makes while `f` runs (each `runWebGPUProgram` call is one;
+ * ops tfjs runs on the CPU or that only reshape make none). Returns 0 on other backends.
+ *
+ * @see ../../bench/gpu.ts (dispatches a training step)
+ */
+export async function countDispatches(f: () => unknown): Promise<number> {
+  const be = tf.backend() as unknown as { runWebGPUProgram?: (...a: unknown[]) => unknown };
+  const original = be.runWebGPUProgram;
+  if (!original) {
+    await f();
+    return 0;
+  }
+  let n = 0;
+  be.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
+    n++;
+    return original.apply(this, a);
+  };
+  try {
+    await f();
+  } finally {
+    be.runWebGPUProgram = original;
+  }
+  return n;
 }

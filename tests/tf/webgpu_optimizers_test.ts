@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randn, Rng } from "convkit/random.ts";
 import { gpuAdapterInfo, setBackend, tf } from "convkit/tf/backend.ts";
 import { toTf } from "convkit/tf/convert.ts";
+import { countDispatches } from "convkit/tf/webgpu_kernels.ts";
 import { FusedAdamOptimizer, FusedSGDOptimizer } from "convkit/tf/webgpu_optimizers.ts";
 
 // CI runs the webgpu cases on Deno's software adapter (llvmpipe); without one they are skipped, saying so
@@ -27,20 +28,9 @@ async function steps(backend: "cpu" | "webgpu", make: () => tf.Optimizer) {
   const vars = SHAPES.map((s, i) => tf.variable(toTf(randn(s, rng)), true, `w${i}_${run}`));
   const grads = [0, 1, 2].map(() => SHAPES.map((s) => toTf(randn(s, rng))));
   const opt = make();
-  let dispatches = 0;
-  const be = tf.backend() as unknown as { runWebGPUProgram?: (...a: unknown[]) => unknown };
-  const original = be.runWebGPUProgram;
-  if (original) {
-    be.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
-      dispatches++;
-      return original.apply(this, a);
-    };
-  }
-  try {
+  const dispatches = await countDispatches(() => {
     for (const g of grads) opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: g[i] })));
-  } finally {
-    if (original) be.runWebGPUProgram = original;
-  }
+  });
   const values = await Promise.all(vars.map((v) => v.data()));
   const state = await Promise.all((await opt.getWeights()).map((w) => w.tensor.data()));
   opt.dispose();
