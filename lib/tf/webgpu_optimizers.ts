@@ -158,6 +158,11 @@ export class FusedSGDOptimizer extends tf.SGDOptimizer {
 /** What tfjs's `AdamOptimizer` keeps per variable (4.22): a moment variable and its name. */
 type Moment = { originalName: string; variable: tf.Variable };
 
+/** A moment of `variable`, zero at the start, as tfjs's Adam creates it (not trainable). */
+function zeroMoment(originalName: string, variable: tf.Variable): Moment {
+  return { originalName, variable: tf.tidy(() => tf.zerosLike(variable).variable(false)) };
+}
+
 /**
  * tfjs's Adam (`tf.train.adam`), updating each float32 variable with three dispatches on webgpu. Its state
  * (moments, `beta^t`, iterations) is tfjs's, so `getWeights`/`setWeights` and saving work unchanged.
@@ -192,17 +197,8 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const c1 = f(1 - acc1), c2 = f(1 - acc2);
     tf.tidy(() => {
       for (const [i, { name, variable, gradient }] of all.entries()) {
-        for (
-          const [list, suffix] of [[self.accumulatedFirstMoment, "m"], [
-            self.accumulatedSecondMoment,
-            "v",
-          ]] as const
-        ) {
-          list[i] ??= {
-            originalName: `${name}/${suffix}`,
-            variable: tf.tidy(() => tf.zerosLike(variable).variable(false)),
-          };
-        }
+        self.accumulatedFirstMoment[i] ??= zeroMoment(`${name}/m`, variable);
+        self.accumulatedSecondMoment[i] ??= zeroMoment(`${name}/v`, variable);
         if (!gradient) continue;
         const m = self.accumulatedFirstMoment[i].variable,
           v = self.accumulatedSecondMoment[i].variable;
